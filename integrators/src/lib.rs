@@ -1,0 +1,53 @@
+//! Integrators for mlmd: they move atoms given forces, in metal units with fs
+//! (Å, eV, fs, amu, K).
+//!
+//! An integrator splits a step around the force evaluation, as LAMMPS' fixes do:
+//! [`Integrator::initial_integrate`] runs before the forces at t + dt are known and
+//! [`Integrator::final_integrate`] after.
+
+mod langevin;
+mod state;
+pub mod units;
+mod velocities;
+mod velocity_verlet;
+
+pub use langevin::Langevin;
+pub use state::MdState;
+pub use velocities::{kinetic_energy, maxwell_boltzmann, remove_com_momentum};
+pub use velocity_verlet::VelocityVerlet;
+
+/// A time integrator, split around the force evaluation.
+pub trait Integrator: Send {
+    /// Timestep, fs.
+    fn timestep(&self) -> f64;
+
+    /// The part of the step before the new forces: e.g. velocity Verlet's half kick and drift.
+    fn initial_integrate(&mut self, state: MdState<'_>);
+
+    /// The part of the step after the new forces: the closing half kick.
+    fn final_integrate(&mut self, state: MdState<'_>);
+
+    /// Whether the integrator conserves total momentum (it does not under a thermostat);
+    /// decides the degrees of freedom used for the temperature.
+    fn conserves_momentum(&self) -> bool;
+}
+
+/// Velocity change over `dt` (fs) from force `f` (eV/Å) on mass `m` (amu): `dt·f/m` in Å/fs.
+#[inline]
+pub(crate) fn kick_factor(dt: f64, mass: f64) -> f64 {
+    dt / (mass * units::AMU_A2_PER_FS2_IN_EV)
+}
+
+/// Half kick: `v += (dt/2) F/m`.
+pub(crate) fn half_kick(state: &mut MdState<'_>, dt: f64) {
+    for ((v, f), &m) in state.velocities.iter_mut().zip(state.forces).zip(state.masses) {
+        *v += f * kick_factor(0.5 * dt, m);
+    }
+}
+
+/// Drift: `x += dt v`.
+pub(crate) fn drift(state: &mut MdState<'_>, dt: f64) {
+    for (x, v) in state.positions.iter_mut().zip(state.velocities.iter()) {
+        *x += v * dt;
+    }
+}

@@ -1,0 +1,16 @@
+//! What an integrator moves.
+
+use nalgebra::Vector3;
+
+/// Mutable view of the dynamical state; all slices have one entry per atom.
+#[derive(Debug)]
+pub struct MdState<'a> {
+    /// Positions, Å.
+    pub positions: &'a mut [Vector3<f64>],
+    /// Velocities, Å/fs.
+    pub velocities: &'a mut [Vector3<f64>],
+    /// Forces at the current positions, eV/Å.
+    pub forces: &'a [Vector3<f64>],
+    /// Masses, amu.
+    pub masses: &'a [f64],
+}

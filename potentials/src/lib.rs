@@ -1,0 +1,14 @@
+//! Interatomic potentials for mlmd.
+//!
+//! A potential sees an [`AtomicGraph`] (positions, species, cell and a directed edge list with
+//! integer cell shifts) and answers a [`Request`] for energy, forces and virial with an
+//! [`Evaluation`]. The engine owns the simulation; a potential only computes, as a LAMMPS pair
+//! style does.
+
+mod graph;
+pub mod pair;
+mod potential;
+
+pub use graph::AtomicGraph;
+pub use pair::{LennardJones, LennardJonesPair, PairPotential, Pairwise};
+pub use potential::{Evaluation, Potential, PotentialError, Request};

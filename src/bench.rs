@@ -1,0 +1,126 @@
+//! `mlmd bench`: LAMMPS' LJ-melt benchmark (`bench/in.lj`) in metal units with argon.
+//!
+//! fcc at reduced density 0.8442, T* = 1.44, cutoff 2.5σ, skin 0.3σ, dt = 0.005τ, NVE, with
+//! argon's ε = 0.0103236 eV, σ = 3.405 Å and m = 39.948 amu.
+
+use crate::cell::Cell;
+use crate::error::Result;
+use crate::neighbors::NeighborMethod;
+use crate::simulation::{RunSummary, Simulation};
+use crate::system::System;
+use crate::units::{AMU_A2_PER_FS2_IN_EV, BOLTZMANN_EV_PER_K};
+use mlmd_integrators::{maxwell_boltzmann, VelocityVerlet};
+use mlmd_potentials::{LennardJones, LennardJonesPair, Pairwise};
+use nalgebra::{Matrix3, Vector3};
+use serde::Serialize;
+
+/// Argon's ε, eV.
+pub const ARGON_EPSILON: f64 = 0.0103236;
+/// Argon's σ, Å.
+pub const ARGON_SIGMA: f64 = 3.405;
+/// Argon's mass, amu.
+pub const ARGON_MASS: f64 = 39.948;
+
+/// An fcc argon crystal of `cells³` conventional cells at reduced density `density`, with
+/// Maxwell-Boltzmann velocities at `temperature` (K).
+pub fn fcc_argon(cells: usize, density: f64, temperature: f64, seed: u64) -> System {
+    let a = (4.0 / density).cbrt() * ARGON_SIGMA;
+    let basis = [[0.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.5, 0.0, 0.5], [0.0, 0.5, 0.5]];
+    let mut positions = Vec::with_capacity(4 * cells.pow(3));
+    for i in 0..cells {
+        for j in 0..cells {
+            for k in 0..cells {
+                for b in basis {
+                    positions.push(
+                        Vector3::new(i as f64 + b[0], j as f64 + b[1], k as f64 + b[2]) * a,
+                    );
+                }
+            }
+        }
+    }
+    let masses = vec![ARGON_MASS; positions.len()];
+    let velocities = maxwell_boltzmann(&masses, temperature, seed);
+    let length = a * cells as f64;
+    System {
+        species: vec![18; positions.len()],
+        masses,
+        positions,
+        velocities,
+        cell: Cell::new(Matrix3::from_diagonal_element(length), [true; 3])
+            .expect("a cubic cell is valid"),
+    }
+}
+
+/// The LJ time unit τ = σ √(m/ε) for argon, fs.
+pub fn argon_tau() -> f64 {
+    ARGON_SIGMA * (ARGON_MASS * AMU_A2_PER_FS2_IN_EV / ARGON_EPSILON).sqrt()
+}
+
+/// The result `mlmd bench` prints as JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// Benchmark name.
+    pub system: &'static str,
+    /// Atoms.
+    pub atoms: usize,
+    /// MD steps timed.
+    pub steps: u64,
+    /// Timestep, fs.
+    pub timestep_fs: f64,
+    /// Rayon threads.
+    pub threads: usize,
+    /// Wall time of the steps, s.
+    pub wall_s: f64,
+    /// Steps per second.
+    pub steps_per_s: f64,
+    /// Atom-steps per second.
+    pub atom_steps_per_s: f64,
+    /// Simulated ns per day.
+    pub ns_per_day: f64,
+    /// Neighbor-list builds.
+    pub neighbor_builds: u64,
+    /// Seconds per stage: neighbors, potential, integration, output.
+    pub stage_s: [f64; 4],
+}
+
+impl BenchReport {
+    fn new(system: &'static str, summary: &RunSummary) -> Self {
+        let t = &summary.timings;
+        Self {
+            system,
+            atoms: summary.atoms,
+            steps: summary.steps,
+            timestep_fs: summary.timestep,
+            threads: rayon::current_num_threads(),
+            wall_s: summary.wall_seconds,
+            steps_per_s: summary.steps_per_second(),
+            atom_steps_per_s: summary.atom_steps_per_second(),
+            ns_per_day: summary.ns_per_day(),
+            neighbor_builds: summary.neighbor_builds,
+            stage_s: [t.neighbors, t.potential, t.integration, t.output].map(|d| d.as_secs_f64()),
+        }
+    }
+}
+
+/// Runs LJ-melt with `cells³` fcc cells (20 gives LAMMPS' 32,000 atoms) for `steps` steps.
+pub fn lj_melt(cells: usize, steps: u64) -> Result<BenchReport> {
+    let temperature = 1.44 * ARGON_EPSILON / BOLTZMANN_EV_PER_K;
+    let system = fcc_argon(cells, 0.8442, temperature, 87287);
+    let pair = LennardJonesPair {
+        elements: [18, 18],
+        epsilon: ARGON_EPSILON,
+        sigma: ARGON_SIGMA,
+    };
+    let lj = LennardJones::new(&[pair], 2.5 * ARGON_SIGMA, false)?;
+    let timestep = 0.005 * argon_tau();
+    let mut simulation = Simulation::new(
+        system,
+        Box::new(Pairwise::new(lj)),
+        Box::new(VelocityVerlet::new(timestep)),
+        NeighborMethod::CellList,
+        0.3 * ARGON_SIGMA,
+    )?;
+    simulation.run(0, &mut |_| {})?; // setup (first neighbor list and forces), not timed
+    let summary = simulation.run(steps, &mut |_| {})?;
+    Ok(BenchReport::new("lj-melt", &summary))
+}

@@ -1,0 +1,419 @@
+//! The TOML input file: its schema (unknown keys are rejected) and how it becomes a simulation.
+//!
+//! Every key, its unit and its default are documented in the README's input-file reference.
+
+use crate::cell::Cell;
+use crate::element;
+use crate::error::{Error, Result};
+use crate::io::{read_structures, Structure, TrajectoryWriter};
+use crate::neighbors::NeighborMethod;
+use crate::observers::{ThermoLog, TrajectoryObserver};
+use crate::simulation::Simulation;
+use crate::system::System;
+use mlmd_integrators::{maxwell_boltzmann, Integrator, Langevin, VelocityVerlet};
+use mlmd_potentials::{LennardJones, LennardJonesPair, Pairwise, Potential};
+use nalgebra::{Matrix3, Vector3};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A whole input file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputFile {
+    /// Where the atoms come from.
+    pub structure: StructureInput,
+    /// The interatomic potential.
+    pub potential: PotentialInput,
+    /// The integrator.
+    pub integrator: IntegratorInput,
+    /// Initial velocities (default: the structure file's, or zero).
+    pub velocities: Option<VelocitiesInput>,
+    /// Neighbor-list settings.
+    #[serde(default)]
+    pub neighbors: NeighborsInput,
+    /// Length of the run.
+    pub run: RunInput,
+    /// Output files.
+    #[serde(default)]
+    pub output: OutputInput,
+}
+
+/// `[structure]`: the structure file and what it may lack.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StructureInput {
+    /// Any format chemfiles reads, relative to the input file; the first frame is used.
+    pub file: PathBuf,
+    /// Cell, Å, when the file has none: three lengths (orthorhombic) or three lattice vectors.
+    pub cell: Option<CellInput>,
+    /// Periodicity per axis (default: the file's `pbc`, else periodic when there is a cell).
+    pub periodic: Option<[bool; 3]>,
+    /// Masses per element symbol, amu (default: standard atomic weights).
+    #[serde(default)]
+    pub masses: BTreeMap<String, f64>,
+}
+
+/// A cell given in the input file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum CellInput {
+    /// Orthorhombic box lengths, Å.
+    Lengths([f64; 3]),
+    /// Lattice vectors as rows, Å.
+    Vectors([[f64; 3]; 3]),
+}
+
+/// `[potential]`, chosen by `type`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum PotentialInput {
+    /// 12-6 Lennard-Jones.
+    LennardJones {
+        /// Cutoff, Å.
+        cutoff: f64,
+        /// Shift pair energies to zero at the cutoff (default false).
+        #[serde(default)]
+        shift: bool,
+        /// ε and σ per element pair; unlisted pairs use Lorentz-Berthelot mixing.
+        pairs: Vec<PairInput>,
+    },
+}
+
+/// One `[[potential.pairs]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairInput {
+    /// Two element symbols.
+    pub elements: [String; 2],
+    /// Well depth, eV.
+    pub epsilon: f64,
+    /// Zero-crossing distance, Å.
+    pub sigma: f64,
+}
+
+/// `[integrator]`, chosen by `type`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum IntegratorInput {
+    /// Velocity Verlet (NVE).
+    VelocityVerlet {
+        /// Timestep, fs.
+        timestep: f64,
+    },
+    /// Langevin BAOAB (NVT).
+    Langevin {
+        /// Timestep, fs.
+        timestep: f64,
+        /// Target temperature, K.
+        temperature: f64,
+        /// Friction γ, 1/fs.
+        friction: f64,
+        /// Seed of the random forces (default 1).
+        #[serde(default = "default_seed")]
+        seed: u64,
+    },
+}
+
+/// `[velocities]`: Maxwell-Boltzmann initial velocities.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VelocitiesInput {
+    /// Temperature, K.
+    pub temperature: f64,
+    /// Seed (default 1).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+/// `[neighbors]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NeighborsInput {
+    /// Verlet skin, Å (default 1.0).
+    #[serde(default = "default_skin")]
+    pub skin: f64,
+    /// Builder (default auto).
+    #[serde(default = "default_method")]
+    pub method: NeighborMethod,
+}
+
+impl Default for NeighborsInput {
+    fn default() -> Self {
+        Self {
+            skin: default_skin(),
+            method: default_method(),
+        }
+    }
+}
+
+/// `[run]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunInput {
+    /// Number of MD steps.
+    pub steps: u64,
+}
+
+/// `[output]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputInput {
+    /// Trajectory file, format from the extension (none by default).
+    pub trajectory: Option<PathBuf>,
+    /// Steps between trajectory frames (default 100).
+    #[serde(default = "default_trajectory_stride")]
+    pub trajectory_stride: u64,
+    /// Thermo CSV file (none by default).
+    pub thermo: Option<PathBuf>,
+    /// Steps between thermo lines (default 10).
+    #[serde(default = "default_thermo_stride")]
+    pub thermo_stride: u64,
+}
+
+impl Default for OutputInput {
+    fn default() -> Self {
+        Self {
+            trajectory: None,
+            trajectory_stride: default_trajectory_stride(),
+            thermo: None,
+            thermo_stride: default_thermo_stride(),
+        }
+    }
+}
+
+fn default_seed() -> u64 {
+    1
+}
+fn default_skin() -> f64 {
+    1.0
+}
+fn default_method() -> NeighborMethod {
+    NeighborMethod::Auto
+}
+fn default_trajectory_stride() -> u64 {
+    100
+}
+fn default_thermo_stride() -> u64 {
+    10
+}
+
+/// An input file read from disk, with paths resolved against its folder.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The input file's path.
+    pub path: PathBuf,
+    /// Its contents.
+    pub file: InputFile,
+}
+
+impl Input {
+    /// Reads and parses an input file; syntax, type and unknown-key errors name the line.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Input {
+            path: path.to_path_buf(),
+            message: format!("cannot read the input file: {e}"),
+        })?;
+        let file: InputFile = toml::from_str(&text).map_err(|e| Error::Input {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let input = Self {
+            path: path.to_path_buf(),
+            file,
+        };
+        input.validate()?;
+        Ok(input)
+    }
+
+    fn error(&self, message: String) -> Error {
+        Error::Input {
+            path: self.path.clone(),
+            message,
+        }
+    }
+
+    /// A path from the input file, relative to its folder.
+    pub fn resolve(&self, relative: &Path) -> PathBuf {
+        self.path.parent().unwrap_or(Path::new(".")).join(relative)
+    }
+
+    /// Checks values serde cannot: signs, ranges and names.
+    fn validate(&self) -> Result<()> {
+        let positive = |key: &str, value: f64, unit: &str| {
+            if value.is_finite() && value > 0.0 {
+                Ok(())
+            } else {
+                Err(self.error(format!("{key} must be positive, got {value} {unit}")))
+            }
+        };
+        let non_negative = |key: &str, value: f64, unit: &str| {
+            if value.is_finite() && value >= 0.0 {
+                Ok(())
+            } else {
+                Err(self.error(format!("{key} must be zero or positive, got {value} {unit}")))
+            }
+        };
+        let f = &self.file;
+        match &f.integrator {
+            IntegratorInput::VelocityVerlet { timestep } => {
+                positive("integrator.timestep", *timestep, "fs")?
+            }
+            IntegratorInput::Langevin {
+                timestep,
+                temperature,
+                friction,
+                ..
+            } => {
+                positive("integrator.timestep", *timestep, "fs")?;
+                non_negative("integrator.temperature", *temperature, "K")?;
+                non_negative("integrator.friction", *friction, "1/fs")?;
+            }
+        }
+        if let Some(velocities) = &f.velocities {
+            non_negative("velocities.temperature", velocities.temperature, "K")?;
+        }
+        non_negative("neighbors.skin", f.neighbors.skin, "Å")?;
+        if f.output.trajectory_stride == 0 {
+            return Err(self.error("output.trajectory_stride must be at least 1".into()));
+        }
+        if f.output.thermo_stride == 0 {
+            return Err(self.error("output.thermo_stride must be at least 1".into()));
+        }
+        for (symbol, &mass) in &f.structure.masses {
+            if element::atomic_number(symbol).is_none() {
+                return Err(self.error(format!("structure.masses: unknown element '{symbol}'")));
+            }
+            positive(&format!("structure.masses.{symbol}"), mass, "amu")?;
+        }
+        Ok(())
+    }
+
+    /// Builds the potential of `[potential]`.
+    pub fn potential(&self) -> Result<Box<dyn Potential>> {
+        match &self.file.potential {
+            PotentialInput::LennardJones {
+                cutoff,
+                shift,
+                pairs,
+            } => {
+                let pairs = pairs
+                    .iter()
+                    .map(|pair| {
+                        let element = |symbol: &String| {
+                            element::atomic_number(symbol).ok_or_else(|| {
+                                self.error(format!(
+                                    "potential.pairs: unknown element '{symbol}'"
+                                ))
+                            })
+                        };
+                        Ok(LennardJonesPair {
+                            elements: [element(&pair.elements[0])?, element(&pair.elements[1])?],
+                            epsilon: pair.epsilon,
+                            sigma: pair.sigma,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let lj = LennardJones::new(&pairs, *cutoff, *shift)
+                    .map_err(|e| self.error(format!("potential: {e}")))?;
+                Ok(Box::new(Pairwise::new(lj)))
+            }
+        }
+    }
+
+    /// Builds the integrator of `[integrator]`.
+    pub fn integrator(&self) -> Box<dyn Integrator> {
+        match self.file.integrator {
+            IntegratorInput::VelocityVerlet { timestep } => Box::new(VelocityVerlet::new(timestep)),
+            IntegratorInput::Langevin {
+                timestep,
+                temperature,
+                friction,
+                seed,
+            } => Box::new(Langevin::new(timestep, temperature, friction, seed)),
+        }
+    }
+
+    /// Reads the structure (first frame) and applies cell, periodicity, masses and velocities.
+    pub fn system(&self) -> Result<System> {
+        let path = self.resolve(&self.file.structure.file);
+        let structure = read_structures(&path)?.swap_remove(0);
+        let section = &self.file.structure;
+        let lattice = match &section.cell {
+            Some(CellInput::Lengths([a, b, c])) => Some(Matrix3::from_diagonal(&Vector3::new(*a, *b, *c))),
+            Some(CellInput::Vectors(rows)) => Some(Matrix3::from_fn(|i, j| rows[i][j])),
+            None => structure.lattice,
+        };
+        let periodic = section
+            .periodic
+            .or(structure.periodic)
+            .unwrap_or([lattice.is_some(); 3]);
+        let cell = match lattice {
+            Some(lattice) => Cell::new(lattice, periodic),
+            None if periodic.iter().any(|&p| p) => Err(crate::cell::CellError::MissingVector {
+                axis: periodic.iter().position(|&p| p).expect("one is periodic"),
+            }),
+            None => Ok(Cell::open()),
+        }
+        .map_err(|e| Error::Structure {
+            path: path.clone(),
+            message: format!("{e}; give structure.cell in the input or set structure.periodic"),
+        })?;
+        let masses = structure
+            .species
+            .iter()
+            .map(|&z| {
+                let symbol = element::symbol(z);
+                section
+                    .masses
+                    .get(symbol)
+                    .copied()
+                    .or_else(|| element::standard_mass(z))
+                    .ok_or_else(|| self.error(format!("no mass for element {symbol}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let Structure {
+            species,
+            positions,
+            velocities,
+            ..
+        } = structure;
+        let velocities = match &self.file.velocities {
+            Some(v) => maxwell_boltzmann(&masses, v.temperature, v.seed),
+            None => velocities.unwrap_or_else(|| vec![Vector3::zeros(); species.len()]),
+        };
+        Ok(System {
+            species,
+            masses,
+            positions,
+            velocities,
+            cell,
+        })
+    }
+
+    /// Builds the whole simulation with its outputs.
+    pub fn simulation(&self) -> Result<Simulation> {
+        let system = self.system()?;
+        let neighbors = &self.file.neighbors;
+        let mut simulation = Simulation::new(
+            system,
+            self.potential()?,
+            self.integrator(),
+            neighbors.method,
+            neighbors.skin,
+        )?;
+        let output = &self.file.output;
+        if let Some(path) = &output.thermo {
+            let log = ThermoLog::create(&self.resolve(path), output.thermo_stride)?;
+            simulation.add_observer(Box::new(log));
+        }
+        if let Some(path) = &output.trajectory {
+            let writer = TrajectoryWriter::create(&self.resolve(path), &simulation.system)?;
+            simulation.add_observer(Box::new(TrajectoryObserver {
+                writer,
+                stride: output.trajectory_stride,
+            }));
+        }
+        Ok(simulation)
+    }
+}

@@ -1,0 +1,19 @@
+//! Reading structures and writing trajectories through chemfiles.
+
+mod structure;
+mod trajectory;
+
+pub use structure::{read_structures, Structure};
+pub use trajectory::TrajectoryWriter;
+
+use nalgebra::Matrix3;
+
+/// chemfiles stores lattice vectors as matrix columns; mlmd as rows.
+fn lattice_from_chemfiles(matrix: [[f64; 3]; 3]) -> Matrix3<f64> {
+    Matrix3::from_fn(|row, column| matrix[column][row])
+}
+
+/// mlmd's lattice (rows) as a chemfiles matrix (columns).
+fn lattice_to_chemfiles(lattice: &Matrix3<f64>) -> [[f64; 3]; 3] {
+    std::array::from_fn(|row| std::array::from_fn(|column| lattice[(column, row)]))
+}

@@ -1,0 +1,112 @@
+//! Structures from any format chemfiles reads.
+
+use super::lattice_from_chemfiles;
+use crate::element;
+use crate::error::{Error, Result};
+use chemfiles::{CellShape, Frame, Property, Trajectory};
+use nalgebra::{Matrix3, Vector3};
+use std::path::Path;
+
+/// One frame of a structure file, before masses and cell settings are applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Structure {
+    /// Atomic numbers.
+    pub species: Vec<u8>,
+    /// Positions, Å.
+    pub positions: Vec<Vector3<f64>>,
+    /// Velocities in Å/fs, if the file has them.
+    pub velocities: Option<Vec<Vector3<f64>>>,
+    /// Lattice vectors as rows (Å), if the file has a cell.
+    pub lattice: Option<Matrix3<f64>>,
+    /// Periodicity, if the file states it (extended XYZ's `pbc`).
+    pub periodic: Option<[bool; 3]>,
+}
+
+/// Reads every frame of a structure file (format from its extension).
+pub fn read_structures(path: &Path) -> Result<Vec<Structure>> {
+    let error = |message: String| Error::Structure {
+        path: path.to_path_buf(),
+        message,
+    };
+    if !path.is_file() {
+        return Err(error("no such file".into()));
+    }
+    let mut trajectory =
+        Trajectory::open(path, 'r').map_err(|e| error(format!("cannot open: {}", e.message)))?;
+    let count = trajectory.nsteps();
+    let mut structures = Vec::with_capacity(count);
+    for index in 0..count {
+        let mut frame = Frame::new();
+        trajectory
+            .read(&mut frame)
+            .map_err(|e| error(format!("frame {index}: {}", e.message)))?;
+        structures.push(from_frame(&frame).map_err(|m| error(format!("frame {index}: {m}")))?);
+    }
+    if structures.is_empty() {
+        return Err(error("the file holds no frame".into()));
+    }
+    Ok(structures)
+}
+
+fn from_frame(frame: &Frame) -> Result<Structure, String> {
+    let species = frame
+        .iter_atoms()
+        .enumerate()
+        .map(|(index, atom)| {
+            let name = atom.atomic_type();
+            element::atomic_number(&normalize_symbol(&name))
+                .ok_or_else(|| format!("atom {index} has unknown element '{name}'"))
+        })
+        .collect::<Result<Vec<u8>, String>>()?;
+    if species.is_empty() {
+        return Err("the frame has no atoms".into());
+    }
+    let to_vectors = |rows: &[[f64; 3]]| -> Vec<Vector3<f64>> {
+        rows.iter().map(|r| Vector3::new(r[0], r[1], r[2])).collect()
+    };
+    let positions = to_vectors(frame.positions());
+    if let Some(atom) = positions.iter().position(|x| !x.iter().all(|v| v.is_finite())) {
+        return Err(format!("atom {atom} has a non-finite position"));
+    }
+    let cell = frame.cell();
+    let lattice = (cell.shape() != CellShape::Infinite).then(|| lattice_from_chemfiles(cell.matrix()));
+    Ok(Structure {
+        species,
+        positions,
+        velocities: frame.velocities().map(to_vectors),
+        lattice,
+        periodic: periodicity(frame)?,
+    })
+}
+
+/// "AR", "ar", "Ar" → "Ar".
+fn normalize_symbol(name: &str) -> String {
+    let mut chars = name.trim().chars();
+    match chars.next() {
+        Some(first) => first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase(),
+        None => String::new(),
+    }
+}
+
+/// Extended XYZ's `pbc="T T F"`, if present.
+fn periodicity(frame: &Frame) -> Result<Option<[bool; 3]>, String> {
+    let text = match frame.get("pbc") {
+        None => return Ok(None),
+        Some(Property::Bool(p)) => return Ok(Some([p; 3])),
+        Some(Property::String(text)) => text,
+        Some(other) => return Err(format!("cannot read pbc = {other:?}")),
+    };
+    let flags: Vec<bool> = text
+        .split_whitespace()
+        .map(|flag| match flag {
+            "T" | "t" | "True" | "true" | "1" => Ok(true),
+            "F" | "f" | "False" | "false" | "0" => Ok(false),
+            _ => Err(format!("cannot read pbc = \"{text}\"")),
+        })
+        .collect::<Result<_, _>>()?;
+    match flags.as_slice() {
+        [p] => Ok(Some([*p; 3])),
+        [a, b, c] => Ok(Some([*a, *b, *c])),
+        _ => Err(format!("pbc = \"{text}\" needs one or three flags")),
+    }
+}

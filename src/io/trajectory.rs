@@ -1,0 +1,59 @@
+//! Trajectories in any format chemfiles writes, chosen by the file's extension.
+
+use super::lattice_to_chemfiles;
+use crate::element;
+use crate::error::{Error, Result};
+use crate::system::System;
+use chemfiles::{Atom, Frame, Trajectory, UnitCell};
+use std::path::{Path, PathBuf};
+
+/// Writes frames of a system, with velocities where the format holds them.
+pub struct TrajectoryWriter {
+    path: PathBuf,
+    trajectory: Trajectory,
+    atoms: Vec<Atom>,
+    /// Extended XYZ keeps velocities only as a per-atom property ("velo").
+    velocities_as_property: bool,
+}
+
+impl TrajectoryWriter {
+    /// Creates (or truncates) a trajectory file for the atoms of `system`.
+    pub fn create(path: &Path, system: &System) -> Result<Self> {
+        let error = |message: String| Error::Output {
+            path: path.to_path_buf(),
+            message,
+        };
+        if system.cell.has_full_lattice() && system.cell.lattice().determinant() < 0.0 {
+            return Err(error("chemfiles cannot store a left-handed cell".into()));
+        }
+        let trajectory = Trajectory::open(path, 'w').map_err(|e| error(e.message))?;
+        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        Ok(Self {
+            path: path.to_path_buf(),
+            trajectory,
+            atoms: system.species.iter().map(|&z| Atom::new(element::symbol(z))).collect(),
+            velocities_as_property: matches!(extension.to_ascii_lowercase().as_str(), "xyz" | "extxyz"),
+        })
+    }
+
+    /// Appends the current state of `system` as frame `step`.
+    pub fn write(&mut self, step: u64, system: &System) -> Result<()> {
+        let mut frame = Frame::new();
+        frame.add_velocities();
+        for ((atom, x), v) in self.atoms.iter_mut().zip(&system.positions).zip(&system.velocities) {
+            let velocity = [v.x, v.y, v.z];
+            if self.velocities_as_property {
+                atom.set("velo", velocity);
+            }
+            frame.add_atom(atom, [x.x, x.y, x.z], velocity);
+        }
+        if system.cell.has_full_lattice() {
+            frame.set_cell(&UnitCell::from_matrix(lattice_to_chemfiles(system.cell.lattice())));
+        }
+        frame.set_step(step as usize);
+        self.trajectory.write(&frame).map_err(|e| Error::Output {
+            path: self.path.clone(),
+            message: e.message,
+        })
+    }
+}

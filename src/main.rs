@@ -1,0 +1,155 @@
+//! The `mlmd` command line: run, eval, bench.
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use mlmd::eval::evaluate_file;
+use mlmd::input::Input;
+use mlmd::units::ns_per_day;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Molecular dynamics with machine-learned interatomic potentials (metal units: Å, eV, fs, amu,
+/// K, bar).
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run MD as an input file says: trajectory, thermo log, and a timing summary with ns/day.
+    Run {
+        /// The TOML input file (see the README for every key).
+        input: PathBuf,
+        /// Number of threads (default: all cores, or RAYON_NUM_THREADS).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Evaluate the input file's potential on every frame of a structure file and write
+    /// energies, forces and stresses as JSON.
+    Eval {
+        /// The TOML input file whose [potential] is used.
+        input: PathBuf,
+        /// Structure file, any format chemfiles reads; each frame's own cell and periodicity.
+        #[arg(long)]
+        structure: PathBuf,
+        /// Output JSON: {"frames": [{"energy", "forces", "stress"}]} in eV, eV/Å, eV/Å³.
+        #[arg(long)]
+        json: PathBuf,
+    },
+    /// Benchmark LAMMPS' LJ-melt system (argon, metal units) and print speed as JSON.
+    Bench {
+        /// fcc cells per side (20 gives 32,000 atoms, as LAMMPS' bench/in.lj).
+        #[arg(long, default_value_t = 20)]
+        cells: usize,
+        /// Steps to time.
+        #[arg(long, default_value_t = 100)]
+        steps: u64,
+        /// Number of threads (default: all cores, or RAYON_NUM_THREADS).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+}
+
+fn set_threads(threads: Option<usize>) -> Result<(), String> {
+    if let Some(n) = threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| format!("cannot start {n} threads: {e}"))?;
+    }
+    Ok(())
+}
+
+fn run(input: PathBuf, threads: Option<usize>) -> Result<(), String> {
+    set_threads(threads)?;
+    let input = Input::read(&input).map_err(|e| e.to_string())?;
+    let mut simulation = input.simulation().map_err(|e| e.to_string())?;
+    let steps = input.file.run.steps;
+    let timestep = match input.file.integrator {
+        mlmd::input::IntegratorInput::VelocityVerlet { timestep }
+        | mlmd::input::IntegratorInput::Langevin { timestep, .. } => timestep,
+    };
+    eprintln!(
+        "mlmd: {} atoms, {} steps of {} fs, neighbors by {}, {} threads",
+        simulation.system.len(),
+        steps,
+        timestep,
+        simulation.neighbor_method(),
+        rayon::current_num_threads()
+    );
+    let start = Instant::now();
+    let interactive = std::io::stderr().is_terminal();
+    let bar = if interactive {
+        let bar = ProgressBar::new(steps);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} steps  ETA {eta}  {msg}")
+                .expect("valid template"),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let report_every = (steps / 10).max(1);
+    let mut progress = |step: u64| {
+        let rate = ns_per_day(timestep, step, start.elapsed().as_secs_f64());
+        if interactive {
+            bar.set_position(step);
+            if step % 10 == 0 {
+                bar.set_message(format!("{rate:.3} ns/day"));
+            }
+        } else if step % report_every == 0 {
+            eprintln!("step {step}/{steps}  {rate:.3} ns/day");
+        }
+    };
+    let result = simulation.run(steps, &mut progress);
+    bar.finish_and_clear();
+    let summary = result.map_err(|e| e.to_string())?;
+    print!("{summary}");
+    Ok(())
+}
+
+fn eval(input: PathBuf, structure: PathBuf, json: PathBuf) -> Result<(), String> {
+    let input = Input::read(&input).map_err(|e| e.to_string())?;
+    let mut potential = input.potential().map_err(|e| e.to_string())?;
+    let report = evaluate_file(potential.as_mut(), &structure).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string(&report).map_err(|e| e.to_string())?;
+    std::fs::write(&json, text).map_err(|e| format!("output file {}: {e}", json.display()))?;
+    eprintln!("mlmd: {} frames evaluated, written to {}", report.frames.len(), json.display());
+    Ok(())
+}
+
+fn bench(cells: usize, steps: u64, threads: Option<usize>) -> Result<(), String> {
+    set_threads(threads)?;
+    let report = mlmd::bench::lj_melt(cells, steps).map_err(|e| e.to_string())?;
+    println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { input, threads } => run(input, threads),
+        Command::Eval {
+            input,
+            structure,
+            json,
+        } => eval(input, structure, json),
+        Command::Bench {
+            cells,
+            steps,
+            threads,
+        } => bench(cells, steps, threads),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! The MD loop: neighbors, forces, integration and output, with per-stage timings.
+
+use crate::element;
+use crate::error::{Error, Result};
+use crate::neighbors::{NeighborMethod, VerletList};
+use crate::observers::{Observer, Thermo};
+use crate::system::System;
+use crate::units::ns_per_day;
+use mlmd_integrators::{Integrator, MdState};
+use mlmd_potentials::{AtomicGraph, Evaluation, Potential, Request};
+use nalgebra::Vector3;
+use std::time::{Duration, Instant};
+
+/// Wall time spent in each stage of the loop.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StepTimings {
+    /// Building and checking neighbor lists.
+    pub neighbors: Duration,
+    /// Evaluating the potential.
+    pub potential: Duration,
+    /// Moving atoms.
+    pub integration: Duration,
+    /// Writing trajectory and thermo output.
+    pub output: Duration,
+}
+
+/// What a run did and how fast.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    /// Atoms simulated.
+    pub atoms: usize,
+    /// MD steps taken.
+    pub steps: u64,
+    /// Timestep, fs.
+    pub timestep: f64,
+    /// Wall time of the steps, s.
+    pub wall_seconds: f64,
+    /// Neighbor-list builds during the run, the initial one included.
+    pub neighbor_builds: u64,
+    /// Time per stage.
+    pub timings: StepTimings,
+}
+
+impl RunSummary {
+    /// Simulated ns per day of wall time.
+    pub fn ns_per_day(&self) -> f64 {
+        ns_per_day(self.timestep, self.steps, self.wall_seconds)
+    }
+
+    /// Steps per second.
+    pub fn steps_per_second(&self) -> f64 {
+        self.steps as f64 / self.wall_seconds
+    }
+
+    /// Atom-steps per second.
+    pub fn atom_steps_per_second(&self) -> f64 {
+        self.steps_per_second() * self.atoms as f64
+    }
+}
+
+impl std::fmt::Display for RunSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "Loop time of {:.3} s for {} steps with {} atoms ({} neighbor builds)",
+            self.wall_seconds, self.steps, self.atoms, self.neighbor_builds
+        )?;
+        writeln!(
+            f,
+            "Performance: {:.4} ns/day, {:.3} steps/s, {:.4e} atom-steps/s",
+            self.ns_per_day(),
+            self.steps_per_second(),
+            self.atom_steps_per_second()
+        )?;
+        writeln!(f, "Stage        |  time (s) |  %total")?;
+        let t = &self.timings;
+        let total = self.wall_seconds.max(f64::MIN_POSITIVE);
+        let other = total
+            - (t.neighbors + t.potential + t.integration + t.output).as_secs_f64();
+        for (name, seconds) in [
+            ("Neighbors", t.neighbors.as_secs_f64()),
+            ("Potential", t.potential.as_secs_f64()),
+            ("Integration", t.integration.as_secs_f64()),
+            ("Output", t.output.as_secs_f64()),
+            ("Other", other.max(0.0)),
+        ] {
+            writeln!(f, "{name:<12} | {seconds:9.4} | {:7.2}", 100.0 * seconds / total)?;
+        }
+        Ok(())
+    }
+}
+
+/// A system, its potential and integrator, a neighbor list and the observers of a run.
+pub struct Simulation {
+    /// The system being simulated.
+    pub system: System,
+    potential: Box<dyn Potential>,
+    integrator: Box<dyn Integrator>,
+    neighbors: VerletList,
+    observers: Vec<Box<dyn Observer>>,
+    forces: Vec<Vector3<f64>>,
+    step: u64,
+    timings: StepTimings,
+}
+
+impl Simulation {
+    /// Prepares a simulation; refuses elements the potential does not know and overlapping atoms.
+    pub fn new(
+        system: System,
+        potential: Box<dyn Potential>,
+        integrator: Box<dyn Integrator>,
+        method: NeighborMethod,
+        skin: f64,
+    ) -> Result<Self> {
+        potential.check_species(&system.species)?;
+        system.check_overlaps()?;
+        let cutoff = potential.cutoff();
+        Ok(Self {
+            system,
+            potential,
+            integrator,
+            neighbors: VerletList::new(method, cutoff, skin),
+            observers: Vec::new(),
+            forces: Vec::new(),
+            step: 0,
+            timings: StepTimings::default(),
+        })
+    }
+
+    /// Adds an output written during the run.
+    pub fn add_observer(&mut self, observer: Box<dyn Observer>) {
+        self.observers.push(observer);
+    }
+
+    /// The current step.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The forces at the current positions, eV/Å (empty before the first step).
+    pub fn forces(&self) -> &[Vector3<f64>] {
+        &self.forces
+    }
+
+    /// The neighbor builder in use.
+    pub fn neighbor_method(&self) -> NeighborMethod {
+        self.neighbors.method(self.system.len(), &self.system.cell)
+    }
+
+    fn degrees_of_freedom(&self) -> f64 {
+        let n = 3.0 * self.system.len() as f64;
+        if self.integrator.conserves_momentum() && self.system.len() > 1 {
+            n - 3.0
+        } else {
+            n
+        }
+    }
+
+    /// Updates the neighbor list if needed, then evaluates the potential at the current positions.
+    fn compute(&mut self, request: Request) -> Result<Evaluation> {
+        let start = Instant::now();
+        self.neighbors.update(&mut self.system.positions, &self.system.cell);
+        let built = Instant::now();
+        self.timings.neighbors += built - start;
+        let list = self.neighbors.list();
+        let graph = AtomicGraph {
+            positions: &self.system.positions,
+            species: &self.system.species,
+            cell: self.system.cell.has_full_lattice().then(|| self.system.cell.lattice()),
+            senders: &list.senders,
+            receivers: &list.receivers,
+            unit_shifts: &list.shifts,
+            generation: self.neighbors.generation(),
+        };
+        let evaluation = self.potential.compute(&graph, request)?;
+        self.timings.potential += built.elapsed();
+        self.check_finite(&evaluation)?;
+        Ok(evaluation)
+    }
+
+    fn check_finite(&self, evaluation: &Evaluation) -> Result<()> {
+        let bad = |quantity, atom: usize| Error::NonFinite {
+            step: self.step,
+            quantity,
+            atom,
+            element: element::symbol(self.system.species[atom]),
+        };
+        if let Some(atom) = evaluation.forces.iter().position(|f| !f.iter().all(|v| v.is_finite())) {
+            return Err(bad("force", atom));
+        }
+        if !evaluation.energy.is_finite() {
+            return Err(bad("energy", 0));
+        }
+        Ok(())
+    }
+
+    fn wants_virial(&self) -> bool {
+        self.observers.iter().any(|o| o.is_due(self.step) && o.needs_virial())
+    }
+
+    fn observe(&mut self, evaluation: &Evaluation) -> Result<()> {
+        let start = Instant::now();
+        let thermo = Thermo::new(
+            &self.system,
+            self.step as f64 * self.integrator.timestep(),
+            evaluation.energy,
+            evaluation.virial.as_ref(),
+            self.degrees_of_freedom(),
+        );
+        for observer in self.observers.iter_mut().filter(|o| o.is_due(self.step)) {
+            observer.observe(self.step, &self.system, &thermo)?;
+        }
+        self.timings.output += start.elapsed();
+        Ok(())
+    }
+
+    fn request(&self) -> Request {
+        Request {
+            forces: true,
+            virial: self.wants_virial(),
+        }
+    }
+
+    /// Runs `steps` MD steps. Before the first step ever, computes the forces and writes step 0.
+    /// `progress` is called after each step with the step number.
+    pub fn run(&mut self, steps: u64, progress: &mut dyn FnMut(u64)) -> Result<RunSummary> {
+        let start = Instant::now();
+        let builds_before = self.neighbors.generation();
+        self.timings = StepTimings::default();
+        if self.forces.is_empty() {
+            let evaluation = self.compute(self.request())?;
+            self.forces = evaluation.forces.clone();
+            self.observe(&evaluation)?;
+        }
+        for _ in 0..steps {
+            self.step += 1;
+            self.integrate(|integrator, state| integrator.initial_integrate(state));
+            let evaluation = self.compute(self.request())?;
+            self.forces.copy_from_slice(&evaluation.forces);
+            self.integrate(|integrator, state| integrator.final_integrate(state));
+            self.observe(&evaluation)?;
+            progress(self.step);
+        }
+        Ok(RunSummary {
+            atoms: self.system.len(),
+            steps,
+            timestep: self.integrator.timestep(),
+            wall_seconds: start.elapsed().as_secs_f64(),
+            neighbor_builds: self.neighbors.generation() - builds_before,
+            timings: self.timings,
+        })
+    }
+
+    /// Runs one half of the integrator's step on the current state.
+    fn integrate(&mut self, half: fn(&mut dyn Integrator, MdState<'_>)) {
+        let start = Instant::now();
+        let state = MdState {
+            positions: &mut self.system.positions,
+            velocities: &mut self.system.velocities,
+            forces: &self.forces,
+            masses: &self.system.masses,
+        };
+        half(self.integrator.as_mut(), state);
+        self.timings.integration += start.elapsed();
+    }
+
+    /// The thermodynamic state at the current step (evaluates the potential with the virial).
+    pub fn thermo(&mut self) -> Result<Thermo> {
+        let evaluation = self.compute(Request::ALL)?;
+        Ok(Thermo::new(
+            &self.system,
+            self.step as f64 * self.integrator.timestep(),
+            evaluation.energy,
+            evaluation.virial.as_ref(),
+            self.degrees_of_freedom(),
+        ))
+    }
+}
