@@ -17,3 +17,15 @@ fn lattice_from_chemfiles(matrix: [[f64; 3]; 3]) -> Matrix3<f64> {
 fn lattice_to_chemfiles(lattice: &Matrix3<f64>) -> [[f64; 3]; 3] {
     std::array::from_fn(|row| std::array::from_fn(|column| lattice[(column, row)]))
 }
+
+/// Opens a chemfiles trajectory, mapping extensions chemfiles does not know (`.extxyz`) to
+/// their format; chemfiles' own warnings are silenced, its errors are reported by the caller.
+fn open_trajectory(path: &std::path::Path, mode: char) -> Result<chemfiles::Trajectory, chemfiles::Error> {
+    chemfiles::set_warning_callback(|_| {});
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if extension.eq_ignore_ascii_case("extxyz") {
+        chemfiles::Trajectory::open_with_format(path, mode, "XYZ")
+    } else {
+        chemfiles::Trajectory::open(path, mode)
+    }
+}

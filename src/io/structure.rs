@@ -3,7 +3,7 @@
 use super::lattice_from_chemfiles;
 use crate::element;
 use crate::error::{Error, Result};
-use chemfiles::{CellShape, Frame, Property, Trajectory};
+use chemfiles::{CellShape, Frame, Property};
 use nalgebra::{Matrix3, Vector3};
 use std::path::Path;
 
@@ -32,7 +32,7 @@ pub fn read_structures(path: &Path) -> Result<Vec<Structure>> {
         return Err(error("no such file".into()));
     }
     let mut trajectory =
-        Trajectory::open(path, 'r').map_err(|e| error(format!("cannot open: {}", e.message)))?;
+        super::open_trajectory(path, 'r').map_err(|e| error(format!("cannot open: {}", e.message)))?;
     let count = trajectory.nsteps();
     let mut structures = Vec::with_capacity(count);
     for index in 0..count {

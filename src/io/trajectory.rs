@@ -26,7 +26,7 @@ impl TrajectoryWriter {
         if system.cell.has_full_lattice() && system.cell.lattice().determinant() < 0.0 {
             return Err(error("chemfiles cannot store a left-handed cell".into()));
         }
-        let trajectory = Trajectory::open(path, 'w').map_err(|e| error(e.message))?;
+        let trajectory = super::open_trajectory(path, 'w').map_err(|e| error(e.message))?;
         let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         Ok(Self {
             path: path.to_path_buf(),
