@@ -1,0 +1,84 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use mlmd::cell::Cell;
+use nalgebra::{Matrix3, Vector3};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A file under `tests/data`.
+pub fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+}
+
+/// A JSON fixture under `tests/data`.
+pub fn fixture(name: &str) -> Value {
+    let text = std::fs::read_to_string(data(name)).expect("fixture exists");
+    serde_json::from_str(&text).expect("fixture is JSON")
+}
+
+/// A JSON array of 3-vectors.
+pub fn vectors(value: &Value) -> Vec<Vector3<f64>> {
+    value
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|v| Vector3::new(v[0].as_f64().unwrap(), v[1].as_f64().unwrap(), v[2].as_f64().unwrap()))
+        .collect()
+}
+
+/// A JSON 3×3 matrix (rows).
+pub fn matrix(value: &Value) -> Matrix3<f64> {
+    Matrix3::from_fn(|i, j| value[i][j].as_f64().unwrap())
+}
+
+/// A JSON [bool; 3].
+pub fn flags(value: &Value) -> [bool; 3] {
+    std::array::from_fn(|i| value[i].as_bool().unwrap())
+}
+
+/// A cell from fixture JSON (`cell` may be null).
+pub fn cell(lattice: &Value, pbc: &Value) -> Cell {
+    let lattice = if lattice.is_null() { Matrix3::zeros() } else { matrix(lattice) };
+    Cell::new(lattice, flags(pbc)).expect("fixture cell is valid")
+}
+
+/// Runs the mlmd binary.
+pub fn mlmd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlmd"))
+        .args(args)
+        .output()
+        .expect("mlmd starts")
+}
+
+/// Writes an extended XYZ file at full precision.
+pub fn write_extxyz(
+    path: &Path,
+    symbols: &[&str],
+    positions: &[Vector3<f64>],
+    lattice: Option<&Matrix3<f64>>,
+    pbc: [bool; 3],
+) {
+    let mut text = format!("{}\n", positions.len());
+    if let Some(l) = lattice {
+        let values: Vec<String> = l.transpose().iter().map(|v| format!("{v:.17e}")).collect();
+        text += &format!("Lattice=\"{}\" ", values.join(" "));
+    }
+    let flag = |p: bool| if p { "T" } else { "F" };
+    text += &format!(
+        "Properties=species:S:1:pos:R:3 pbc=\"{} {} {}\"\n",
+        flag(pbc[0]),
+        flag(pbc[1]),
+        flag(pbc[2])
+    );
+    for (symbol, x) in symbols.iter().zip(positions) {
+        text += &format!("{symbol} {:.17e} {:.17e} {:.17e}\n", x.x, x.y, x.z);
+    }
+    std::fs::write(path, text).expect("writable");
+}
+
+/// Relative difference |a − b| / max(|b|, floor).
+pub fn relative(a: f64, b: f64, floor: f64) -> f64 {
+    (a - b).abs() / b.abs().max(floor)
+}
