@@ -1,0 +1,122 @@
+//! Lennard-Jones against ASE and LAMMPS, finite differences and finite strain.
+
+mod common;
+
+use common::{cell, fixture, matrix, relative, vectors};
+use mlmd::cell::Cell;
+use mlmd::neighbors::NeighborMethod;
+use mlmd_potentials::{AtomicGraph, Evaluation, LennardJones, LennardJonesPair, Pairwise, Potential, Request};
+use nalgebra::{Matrix3, Vector3};
+
+fn argon(fixture: &serde_json::Value) -> Pairwise<LennardJones> {
+    let meta = &fixture["meta"];
+    let pair = LennardJonesPair {
+        elements: [18, 18],
+        epsilon: meta["epsilon_eV"].as_f64().unwrap(),
+        sigma: meta["sigma_A"].as_f64().unwrap(),
+    };
+    Pairwise::new(LennardJones::new(&[pair], meta["cutoff_A"].as_f64().unwrap(), true).unwrap())
+}
+
+fn evaluate(potential: &mut dyn Potential, positions: &[Vector3<f64>], cell: &Cell, skin: f64) -> Evaluation {
+    let list = NeighborMethod::CellList.build(positions, cell, potential.cutoff() + skin);
+    let species = vec![18u8; positions.len()];
+    let graph = AtomicGraph {
+        positions,
+        species: &species,
+        cell: Some(cell.lattice()),
+        senders: &list.senders,
+        receivers: &list.receivers,
+        unit_shifts: &list.shifts,
+        generation: 1,
+    };
+    potential.compute(&graph, Request::ALL).unwrap()
+}
+
+#[test]
+fn energy_forces_and_virial_equal_ase_and_lammps() {
+    let fixture = fixture("lj_argon_vv_fixture.json");
+    let crosscheck = fixture_cases();
+    let mut lj = argon(&fixture);
+    for case in ["cubic", "triclinic"] {
+        let data = &fixture[case];
+        let initial = &data["initial"];
+        let positions = vectors(&initial["positions"]);
+        let cell = cell(&initial["cell"], &initial["pbc"]);
+        // A skin adds edges beyond the cutoff: the potential must ignore them.
+        for skin in [0.0, 1.5] {
+            let result = evaluate(&mut lj, &positions, &cell, skin);
+            let step0 = &data["step0"];
+            let energy = step0["energy_eV"].as_f64().unwrap();
+            assert!(relative(result.energy, energy, 1e-300) < 1e-10, "{case}: energy");
+            let lammps = crosscheck[case];
+            assert!((result.energy - lammps).abs() < 1e-12, "{case}: LAMMPS energy");
+            let forces = vectors(&step0["forces_eV_per_A"]);
+            let largest = forces.iter().map(|f| f.amax()).fold(0.0, f64::max);
+            for (f, reference) in result.forces.iter().zip(&forces) {
+                assert!((f - reference).amax() < 1e-10 * largest, "{case}: force");
+            }
+            // ASE: stress = −virial/V, Voigt xx yy zz yz xz xy.
+            let stress = -result.virial.unwrap() / cell.volume();
+            let voigt = step0["virial_stress_voigt_eV_per_A3"].as_array().unwrap();
+            let reference: Vec<f64> = voigt.iter().map(|v| v.as_f64().unwrap()).collect();
+            let ours = [stress[(0, 0)], stress[(1, 1)], stress[(2, 2)], stress[(1, 2)], stress[(0, 2)], stress[(0, 1)]];
+            let scale = reference.iter().map(|v| v.abs()).fold(0.0, f64::max);
+            for (a, b) in ours.iter().zip(&reference) {
+                assert!((a - b).abs() < 1e-10 * scale, "{case}: stress {a} vs {b}");
+            }
+            assert!((stress - stress.transpose()).amax() < 1e-14 * scale);
+        }
+    }
+}
+
+/// LAMMPS' step-0 energies from the cross-check fixture.
+fn fixture_cases() -> std::collections::HashMap<&'static str, f64> {
+    let crosscheck = fixture("lammps_crosscheck.json");
+    let mut energies = std::collections::HashMap::new();
+    for case in crosscheck["cases"].as_array().unwrap() {
+        let name = if case["case"] == "cubic" { "cubic" } else { "triclinic" };
+        energies.insert(name, case["step0_energy_lammps"].as_f64().unwrap());
+    }
+    energies
+}
+
+#[test]
+fn forces_are_minus_the_gradient_and_virial_is_the_strain_derivative() {
+    let fixture = fixture("lj_argon_vv_fixture.json");
+    let mut lj = argon(&fixture);
+    let initial = &fixture["triclinic"]["initial"];
+    let positions = vectors(&initial["positions"]);
+    let lattice = matrix(&initial["cell"]);
+    let cell = Cell::new(lattice, [true; 3]).unwrap();
+    let result = evaluate(&mut lj, &positions, &cell, 0.0);
+    let h = 1e-5;
+    for atom in [0, 17, 255] {
+        for axis in 0..3 {
+            let mut displaced = positions.clone();
+            displaced[atom][axis] += h;
+            let plus = evaluate(&mut lj, &displaced, &cell, 0.0).energy;
+            displaced[atom][axis] -= 2.0 * h;
+            let minus = evaluate(&mut lj, &displaced, &cell, 0.0).energy;
+            let numeric = -(plus - minus) / (2.0 * h);
+            let analytic = result.forces[atom][axis];
+            assert!((numeric - analytic).abs() < 1e-8 + 1e-6 * analytic.abs(), "{numeric} vs {analytic}");
+        }
+    }
+    // W = −∂E/∂ε: strain positions and cell by (1 + ε) with a symmetric ε.
+    let strained = |epsilon: Matrix3<f64>| {
+        let deformation = Matrix3::identity() + epsilon;
+        let positions: Vec<_> = positions.iter().map(|x| deformation * x).collect();
+        let lattice = lattice * deformation.transpose();
+        let cell = Cell::new(lattice, [true; 3]).unwrap();
+        evaluate(&mut argon(&fixture), &positions, &cell, 0.0).energy
+    };
+    let virial = result.virial.unwrap();
+    for (a, b) in [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)] {
+        let mut epsilon = Matrix3::zeros();
+        epsilon[(a, b)] = 0.5 * h;
+        epsilon[(b, a)] += 0.5 * h;
+        let numeric = -(strained(epsilon) - strained(-epsilon)) / (2.0 * h);
+        assert!((numeric - virial[(a, b)]).abs() < 1e-6 * virial.amax(), "W[{a}{b}]: {numeric} vs {}", virial[(a, b)]);
+    }
+}
