@@ -64,3 +64,47 @@ impl Integrator for Langevin {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::Vector3;
+
+    /// Independent 3D harmonic oscillators: BAOAB samples x with variance kT/k exactly and
+    /// v with variance kT/m (to O(dt²)).
+    #[test]
+    fn harmonic_oscillators_reach_the_boltzmann_distribution() {
+        let (n, mass, spring, temperature) = (400, 12.0, 2.0, 300.0);
+        let masses = vec![mass; n];
+        let mut positions = vec![Vector3::zeros(); n];
+        let mut velocities = vec![Vector3::zeros(); n];
+        let mut forces = vec![Vector3::zeros(); n];
+        let mut langevin = Langevin::new(1.0, temperature, 0.05, 11);
+        let (mut x2, mut v2, mut samples) = (0.0, 0.0, 0.0);
+        for step in 0..6000 {
+            langevin.initial_integrate(MdState {
+                positions: &mut positions,
+                velocities: &mut velocities,
+                forces: &forces,
+                masses: &masses,
+            });
+            forces.iter_mut().zip(&positions).for_each(|(f, x)| *f = -spring * x);
+            langevin.final_integrate(MdState {
+                positions: &mut positions,
+                velocities: &mut velocities,
+                forces: &forces,
+                masses: &masses,
+            });
+            if step >= 1000 && step % 10 == 0 {
+                x2 += positions.iter().map(|x| x.norm_squared()).sum::<f64>();
+                v2 += velocities.iter().map(|v| v.norm_squared()).sum::<f64>();
+                samples += 3.0 * n as f64;
+            }
+        }
+        let kt = BOLTZMANN_EV_PER_K * temperature;
+        let x_ratio = (x2 / samples) / (kt / spring);
+        let v_ratio = (v2 / samples) / (kt / (mass * AMU_A2_PER_FS2_IN_EV));
+        assert!((x_ratio - 1.0).abs() < 0.02, "<x²> ratio {x_ratio}");
+        assert!((v_ratio - 1.0).abs() < 0.02, "<v²> ratio {v_ratio}");
+    }
+}
