@@ -31,7 +31,15 @@ pub enum Error {
     },
     /// The potential refused the system.
     #[error("potential: {0}")]
-    Potential(#[from] mlmd_potentials::PotentialError),
+    Potential(mlmd_potentials::PotentialError),
+    /// The system holds an element the potential has no parameters for.
+    #[error("potential: no parameters for element {symbol} (atom {atom}, the first of that element)")]
+    UnsupportedElement {
+        /// Element symbol.
+        symbol: &'static str,
+        /// Index of the first atom of that element.
+        atom: usize,
+    },
     /// Two atoms are closer than any physical structure allows.
     #[error(
         "atoms {first} ({first_element}) and {second} ({second_element}) overlap: \
@@ -63,6 +71,20 @@ pub enum Error {
         /// Its element.
         element: &'static str,
     },
+}
+
+impl From<mlmd_potentials::PotentialError> for Error {
+    fn from(error: mlmd_potentials::PotentialError) -> Self {
+        match error {
+            mlmd_potentials::PotentialError::UnknownSpecies { element, atom } => {
+                Error::UnsupportedElement {
+                    symbol: crate::element::symbol(element),
+                    atom,
+                }
+            }
+            other => Error::Potential(other),
+        }
+    }
 }
 
 /// mlmd's result type.

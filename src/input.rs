@@ -56,7 +56,7 @@ pub struct StructureInput {
 
 /// A cell given in the input file.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "three box lengths [a, b, c] or three lattice vectors [[ax, ay, az], [bx, by, bz], [cx, cy, cz]], in Å")]
 pub enum CellInput {
     /// Orthorhombic box lengths, Å.
     Lengths([f64; 3]),
