@@ -25,15 +25,19 @@ pub const ARGON_MASS: f64 = 39.948;
 /// Maxwell-Boltzmann velocities at `temperature` (K).
 pub fn fcc_argon(cells: usize, density: f64, temperature: f64, seed: u64) -> System {
     let a = (4.0 / density).cbrt() * ARGON_SIGMA;
-    let basis = [[0.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.5, 0.0, 0.5], [0.0, 0.5, 0.5]];
+    let basis = [
+        [0.0, 0.0, 0.0],
+        [0.5, 0.5, 0.0],
+        [0.5, 0.0, 0.5],
+        [0.0, 0.5, 0.5],
+    ];
     let mut positions = Vec::with_capacity(4 * cells.pow(3));
     for i in 0..cells {
         for j in 0..cells {
             for k in 0..cells {
                 for b in basis {
-                    positions.push(
-                        Vector3::new(i as f64 + b[0], j as f64 + b[1], k as f64 + b[2]) * a,
-                    );
+                    positions
+                        .push(Vector3::new(i as f64 + b[0], j as f64 + b[1], k as f64 + b[2]) * a);
                 }
             }
         }

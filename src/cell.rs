@@ -126,8 +126,11 @@ impl Cell {
 
     /// Cartesian vector of an integer lattice shift `n · lattice`.
     pub fn shift_vector(&self, shift: [i32; 3]) -> Vector3<f64> {
-        self.lattice
-            .tr_mul(&Vector3::new(f64::from(shift[0]), f64::from(shift[1]), f64::from(shift[2])))
+        self.lattice.tr_mul(&Vector3::new(
+            f64::from(shift[0]),
+            f64::from(shift[1]),
+            f64::from(shift[2]),
+        ))
     }
 
     /// Wraps a position into the cell along periodic axes. Returns the wrapped position and the
@@ -157,12 +160,20 @@ fn complete_frame(lattice: &Matrix3<f64>) -> Option<Matrix3<f64>> {
         [] => frame = Matrix3::identity(),
         [i] => {
             let u = row(*i).normalize();
-            let helper = if u.x.abs() < 0.9 { Vector3::x() } else { Vector3::y() };
+            let helper = if u.x.abs() < 0.9 {
+                Vector3::x()
+            } else {
+                Vector3::y()
+            };
             let v = u.cross(&helper).normalize();
             let w = u.cross(&v);
             let missing: Vec<usize> = (0..3).filter(|k| k != i).collect();
             // Keep the frame right-handed in the order a, b, c.
-            let (first, second) = if (i + 1) % 3 == missing[0] { (v, w) } else { (w, v) };
+            let (first, second) = if (i + 1) % 3 == missing[0] {
+                (v, w)
+            } else {
+                (w, v)
+            };
             frame.set_row(missing[0], &first.transpose());
             frame.set_row(missing[1], &second.transpose());
         }
@@ -213,7 +224,10 @@ mod tests {
             CellError::MissingVector { axis: 2 }
         );
         let flat = Matrix3::new(3.0, 0.0, 0.0, 6.0, 0.0, 0.0, 0.0, 0.0, 5.0);
-        assert_eq!(Cell::new(flat, [true; 3]).unwrap_err(), CellError::ZeroVolume);
+        assert_eq!(
+            Cell::new(flat, [true; 3]).unwrap_err(),
+            CellError::ZeroVolume
+        );
         let open = Cell::open();
         assert_eq!(open.frame(), &Matrix3::identity());
         let x = Vector3::new(-100.0, 3.0, 2.0);

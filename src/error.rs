@@ -33,7 +33,9 @@ pub enum Error {
     #[error("potential: {0}")]
     Potential(mlmd_potentials::PotentialError),
     /// The system holds an element the potential has no parameters for.
-    #[error("potential: no parameters for element {symbol} (atom {atom}, the first of that element)")]
+    #[error(
+        "potential: no parameters for element {symbol} (atom {atom}, the first of that element)"
+    )]
     UnsupportedElement {
         /// Element symbol.
         symbol: &'static str,
@@ -60,7 +62,9 @@ pub enum Error {
         minimum: f64,
     },
     /// The potential returned a NaN or infinite energy or force.
-    #[error("step {step}: non-finite {quantity} on atom {atom} ({element}); the run stopped there")]
+    #[error(
+        "step {step}: non-finite {quantity} on atom {atom} ({element}); the run stopped there"
+    )]
     NonFinite {
         /// The MD step.
         step: u64,

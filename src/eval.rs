@@ -34,10 +34,12 @@ pub fn evaluate_file(potential: &mut dyn Potential, path: &Path) -> Result<EvalR
         .enumerate()
         .map(|(index, structure)| {
             evaluate_structure(potential, structure).map_err(|e| match e {
-                Error::Structure { message, .. } | Error::Input { message, .. } => Error::Structure {
-                    path: path.to_path_buf(),
-                    message: format!("frame {index}: {message}"),
-                },
+                Error::Structure { message, .. } | Error::Input { message, .. } => {
+                    Error::Structure {
+                        path: path.to_path_buf(),
+                        message: format!("frame {index}: {message}"),
+                    }
+                }
                 other => other,
             })
         })
@@ -46,7 +48,9 @@ pub fn evaluate_file(potential: &mut dyn Potential, path: &Path) -> Result<EvalR
 }
 
 fn evaluate_structure(potential: &mut dyn Potential, structure: &Structure) -> Result<FrameResult> {
-    let periodic = structure.periodic.unwrap_or([structure.lattice.is_some(); 3]);
+    let periodic = structure
+        .periodic
+        .unwrap_or([structure.lattice.is_some(); 3]);
     let cell = match structure.lattice {
         Some(lattice) => Cell::new(lattice, periodic),
         None if periodic.iter().any(|&p| p) => {
@@ -70,7 +74,13 @@ fn evaluate_structure(potential: &mut dyn Potential, structure: &Structure) -> R
         generation: 1,
     };
     let periodic = cell.is_fully_periodic();
-    let evaluation = potential.compute(&graph, Request { forces: true, virial: periodic })?;
+    let evaluation = potential.compute(
+        &graph,
+        Request {
+            forces: true,
+            virial: periodic,
+        },
+    )?;
     let volume = cell.volume();
     let stress = evaluation
         .virial

@@ -56,7 +56,10 @@ pub struct StructureInput {
 
 /// A cell given in the input file.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(untagged, expecting = "three box lengths [a, b, c] or three lattice vectors [[ax, ay, az], [bx, by, bz], [cx, cy, cz]], in Å")]
+#[serde(
+    untagged,
+    expecting = "three box lengths [a, b, c] or three lattice vectors [[ax, ay, az], [bx, by, bz], [cx, cy, cz]], in Å"
+)]
 pub enum CellInput {
     /// Orthorhombic box lengths, Å.
     Lengths([f64; 3]),
@@ -251,7 +254,9 @@ impl Input {
             if value.is_finite() && value >= 0.0 {
                 Ok(())
             } else {
-                Err(self.error(format!("{key} must be zero or positive, got {value} {unit}")))
+                Err(self.error(format!(
+                    "{key} must be zero or positive, got {value} {unit}"
+                )))
             }
         };
         let f = &self.file;
@@ -302,9 +307,7 @@ impl Input {
                     .map(|pair| {
                         let element = |symbol: &String| {
                             element::atomic_number(symbol).ok_or_else(|| {
-                                self.error(format!(
-                                    "potential.pairs: unknown element '{symbol}'"
-                                ))
+                                self.error(format!("potential.pairs: unknown element '{symbol}'"))
                             })
                         };
                         Ok(LennardJonesPair {
@@ -340,7 +343,9 @@ impl Input {
         let structure = read_structures(&path)?.swap_remove(0);
         let section = &self.file.structure;
         let lattice = match &section.cell {
-            Some(CellInput::Lengths([a, b, c])) => Some(Matrix3::from_diagonal(&Vector3::new(*a, *b, *c))),
+            Some(CellInput::Lengths([a, b, c])) => {
+                Some(Matrix3::from_diagonal(&Vector3::new(*a, *b, *c)))
+            }
             Some(CellInput::Vectors(rows)) => Some(Matrix3::from_fn(|i, j| rows[i][j])),
             None => structure.lattice,
         };

@@ -119,14 +119,21 @@ fn eval(input: PathBuf, structure: PathBuf, json: PathBuf) -> Result<(), String>
     let report = evaluate_file(potential.as_mut(), &structure).map_err(|e| e.to_string())?;
     let text = serde_json::to_string(&report).map_err(|e| e.to_string())?;
     std::fs::write(&json, text).map_err(|e| format!("output file {}: {e}", json.display()))?;
-    eprintln!("mlmd: {} frames evaluated, written to {}", report.frames.len(), json.display());
+    eprintln!(
+        "mlmd: {} frames evaluated, written to {}",
+        report.frames.len(),
+        json.display()
+    );
     Ok(())
 }
 
 fn bench(cells: usize, steps: u64, threads: Option<usize>) -> Result<(), String> {
     set_threads(threads)?;
     let report = mlmd::bench::lj_melt(cells, steps).map_err(|e| e.to_string())?;
-    println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+    );
     Ok(())
 }
 

@@ -75,8 +75,7 @@ impl std::fmt::Display for RunSummary {
         writeln!(f, "Stage        |  time (s) |  %total")?;
         let t = &self.timings;
         let total = self.wall_seconds.max(f64::MIN_POSITIVE);
-        let other = total
-            - (t.neighbors + t.potential + t.integration + t.output).as_secs_f64();
+        let other = total - (t.neighbors + t.potential + t.integration + t.output).as_secs_f64();
         for (name, seconds) in [
             ("Neighbors", t.neighbors.as_secs_f64()),
             ("Potential", t.potential.as_secs_f64()),
@@ -84,7 +83,11 @@ impl std::fmt::Display for RunSummary {
             ("Output", t.output.as_secs_f64()),
             ("Other", other.max(0.0)),
         ] {
-            writeln!(f, "{name:<12} | {seconds:9.4} | {:7.2}", 100.0 * seconds / total)?;
+            writeln!(
+                f,
+                "{name:<12} | {seconds:9.4} | {:7.2}",
+                100.0 * seconds / total
+            )?;
         }
         Ok(())
     }
@@ -159,14 +162,19 @@ impl Simulation {
     /// Updates the neighbor list if needed, then evaluates the potential at the current positions.
     fn compute(&mut self, request: Request) -> Result<Evaluation> {
         let start = Instant::now();
-        self.neighbors.update(&mut self.system.positions, &self.system.cell);
+        self.neighbors
+            .update(&mut self.system.positions, &self.system.cell);
         let built = Instant::now();
         self.timings.neighbors += built - start;
         let list = self.neighbors.list();
         let graph = AtomicGraph {
             positions: &self.system.positions,
             species: &self.system.species,
-            cell: self.system.cell.has_full_lattice().then(|| self.system.cell.lattice()),
+            cell: self
+                .system
+                .cell
+                .has_full_lattice()
+                .then(|| self.system.cell.lattice()),
             senders: &list.senders,
             receivers: &list.receivers,
             unit_shifts: &list.shifts,
@@ -185,7 +193,11 @@ impl Simulation {
             atom,
             element: element::symbol(self.system.species[atom]),
         };
-        if let Some(atom) = evaluation.forces.iter().position(|f| !f.iter().all(|v| v.is_finite())) {
+        if let Some(atom) = evaluation
+            .forces
+            .iter()
+            .position(|f| !f.iter().all(|v| v.is_finite()))
+        {
             return Err(bad("force", atom));
         }
         if !evaluation.energy.is_finite() {
@@ -195,7 +207,9 @@ impl Simulation {
     }
 
     fn wants_virial(&self) -> bool {
-        self.observers.iter().any(|o| o.is_due(self.step) && o.needs_virial())
+        self.observers
+            .iter()
+            .any(|o| o.is_due(self.step) && o.needs_virial())
     }
 
     fn observe(&mut self, evaluation: &Evaluation) -> Result<()> {

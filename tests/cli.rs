@@ -12,7 +12,10 @@ use mlmd::simulation::Simulation;
 use mlmd::system::System;
 use mlmd::Error;
 use mlmd_integrators::VelocityVerlet;
-use mlmd_potentials::{AtomicGraph, Evaluation, LennardJones, LennardJonesPair, Pairwise, Potential, PotentialError, Request};
+use mlmd_potentials::{
+    AtomicGraph, Evaluation, LennardJones, LennardJonesPair, Pairwise, Potential, PotentialError,
+    Request,
+};
 use nalgebra::Vector3;
 use std::path::{Path, PathBuf};
 
@@ -49,8 +52,15 @@ fn every_bad_input_fails_with_its_message() {
         let output = mlmd(&["run", path.to_str().unwrap()]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         let name = path.file_name().unwrap().to_string_lossy();
-        assert_eq!(output.status.code(), Some(1), "{name}: exit status; stderr: {stderr}");
-        assert!(stderr.contains(expected), "{name}: expected «{expected}» in «{stderr}»");
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{name}: exit status; stderr: {stderr}"
+        );
+        assert!(
+            stderr.contains(expected),
+            "{name}: expected «{expected}» in «{stderr}»"
+        );
         assert!(stderr.starts_with("error: "), "{name}: {stderr}");
         assert!(!stderr.contains("panicked"), "{name} panicked: {stderr}");
         count += 1;
@@ -62,13 +72,21 @@ fn every_bad_input_fails_with_its_message() {
 fn missing_input_file_is_reported() {
     let output = mlmd(&["run", "no/such/input.toml"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("no/such/input.toml: cannot read the input file"));
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("no/such/input.toml: cannot read the input file"));
 }
 
 /// Direct O(N²) sum of a shifted LJ over an open cluster: an independent reference.
-fn cluster_energy_and_forces(positions: &[Vector3<f64>], epsilon: f64, sigma: f64, cutoff: f64) -> (f64, Vec<Vector3<f64>>) {
+fn cluster_energy_and_forces(
+    positions: &[Vector3<f64>],
+    epsilon: f64,
+    sigma: f64,
+    cutoff: f64,
+) -> (f64, Vec<Vector3<f64>>) {
     let v = |r: f64| 4.0 * epsilon * ((sigma / r).powi(12) - (sigma / r).powi(6));
-    let dv = |r: f64| 4.0 * epsilon * (-12.0 * sigma.powi(12) / r.powi(13) + 6.0 * sigma.powi(6) / r.powi(7));
+    let dv = |r: f64| {
+        4.0 * epsilon * (-12.0 * sigma.powi(12) / r.powi(13) + 6.0 * sigma.powi(6) / r.powi(7))
+    };
     let mut energy = 0.0;
     let mut forces = vec![Vector3::zeros(); positions.len()];
     for i in 0..positions.len() {
@@ -100,7 +118,13 @@ fn eval_reproduces_ase_and_lammps_through_the_cli() {
         let initial = &fixture[case]["initial"];
         let positions = vectors(&initial["positions"]);
         let path = dir.path().join("frame.extxyz");
-        write_extxyz(&path, &vec!["Ar"; positions.len()], &positions, Some(&matrix(&initial["cell"])), [true; 3]);
+        write_extxyz(
+            &path,
+            &vec!["Ar"; positions.len()],
+            &positions,
+            Some(&matrix(&initial["cell"])),
+            [true; 3],
+        );
         frames += &std::fs::read_to_string(&path).unwrap();
     }
     // A third frame without cell or periodicity.
@@ -124,15 +148,30 @@ fn eval_reproduces_ase_and_lammps_through_the_cli() {
     )
     .unwrap();
     let json = dir.path().join("out.json");
-    let output = mlmd(&["eval", input.to_str().unwrap(), "--structure", structure.to_str().unwrap(), "--json", json.to_str().unwrap()]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let output = mlmd(&[
+        "eval",
+        input.to_str().unwrap(),
+        "--structure",
+        structure.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let frames = report["frames"].as_array().unwrap();
     assert_eq!(frames.len(), 3);
     for (frame, case) in frames.iter().zip(["cubic", "triclinic"]) {
         let step0 = &fixture[case]["step0"];
         let energy = step0["energy_eV"].as_f64().unwrap();
-        assert!(((frame["energy"].as_f64().unwrap() - energy) / energy).abs() < 1e-10, "{case}");
+        assert!(
+            ((frame["energy"].as_f64().unwrap() - energy) / energy).abs() < 1e-10,
+            "{case}"
+        );
         let forces = vectors(&frame["forces"]);
         let reference = vectors(&step0["forces_eV_per_A"]);
         let largest = reference.iter().map(|f| f.amax()).fold(0.0, f64::max);
@@ -140,8 +179,20 @@ fn eval_reproduces_ase_and_lammps_through_the_cli() {
             assert!((f - r).amax() < 1e-10 * largest, "{case}: force");
         }
         let stress = matrix(&frame["stress"]);
-        let voigt: Vec<f64> = step0["virial_stress_voigt_eV_per_A3"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-        let ours = [stress[(0, 0)], stress[(1, 1)], stress[(2, 2)], stress[(1, 2)], stress[(0, 2)], stress[(0, 1)]];
+        let voigt: Vec<f64> = step0["virial_stress_voigt_eV_per_A3"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let ours = [
+            stress[(0, 0)],
+            stress[(1, 1)],
+            stress[(2, 2)],
+            stress[(1, 2)],
+            stress[(0, 2)],
+            stress[(0, 1)],
+        ];
         let scale = voigt.iter().map(|v| v.abs()).fold(0.0, f64::max);
         for (a, b) in ours.iter().zip(&voigt) {
             assert!((a - b).abs() < 1e-10 * scale, "{case}: stress");
@@ -152,7 +203,10 @@ fn eval_reproduces_ase_and_lammps_through_the_cli() {
     for (f, r) in vectors(&frames[2]["forces"]).iter().zip(&forces) {
         assert!((f - r).amax() < 1e-12);
     }
-    assert!(frames[2]["stress"].is_null(), "no stress without periodicity");
+    assert!(
+        frames[2]["stress"].is_null(),
+        "no stress without periodicity"
+    );
 }
 
 #[test]
@@ -160,9 +214,16 @@ fn run_writes_thermo_trajectory_and_summary() {
     let dir = tempfile::tempdir().unwrap();
     let input = nvt_input_in(dir.path());
     let output = mlmd(&["run", input.to_str().unwrap()]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("ns/day") && stdout.contains("Neighbors") && stdout.contains("Potential"), "{stdout}");
+    assert!(
+        stdout.contains("ns/day") && stdout.contains("Neighbors") && stdout.contains("Potential"),
+        "{stdout}"
+    );
     let thermo = std::fs::read_to_string(dir.path().join("thermo.csv")).unwrap();
     let lines: Vec<&str> = thermo.lines().collect();
     assert_eq!(lines[0], mlmd::observers::THERMO_HEADER);
@@ -200,7 +261,10 @@ fn same_input_and_seed_give_bit_identical_output_on_any_thread_count() {
         let input = mlmd::input::Input::read(&nvt_input_in(dir.path())).unwrap();
         let mut simulation = input.simulation().unwrap();
         simulation.run(100, &mut |_| {}).unwrap();
-        (simulation.system.positions.clone(), simulation.system.velocities.clone())
+        (
+            simulation.system.positions.clone(),
+            simulation.system.velocities.clone(),
+        )
     };
     assert_eq!(state(), state());
 }
@@ -232,7 +296,10 @@ fn triclinic_trajectories_read_back_with_the_same_cell_and_positions() {
         let frames = read_structures(&path).unwrap();
         assert_eq!(frames.len(), 2, "{name}");
         let lattice = frames[1].lattice.expect("cell read back");
-        assert!((lattice - system.cell.lattice()).amax() < tolerance, "{name}: cell {lattice}");
+        assert!(
+            (lattice - system.cell.lattice()).amax() < tolerance,
+            "{name}: cell {lattice}"
+        );
         for (x, reference) in frames[1].positions.iter().zip(&system.positions) {
             assert!((x - reference).amax() < tolerance, "{name}: position");
         }
@@ -253,7 +320,11 @@ impl Potential for FailsAtSixthCall {
     fn check_species(&self, species: &[u8]) -> Result<(), PotentialError> {
         self.inner.check_species(species)
     }
-    fn compute(&mut self, graph: &AtomicGraph<'_>, request: Request) -> Result<Evaluation, PotentialError> {
+    fn compute(
+        &mut self,
+        graph: &AtomicGraph<'_>,
+        request: Request,
+    ) -> Result<Evaluation, PotentialError> {
         self.calls += 1;
         let mut evaluation = self.inner.compute(graph, request)?;
         if self.calls >= 6 {
@@ -267,18 +338,46 @@ impl Potential for FailsAtSixthCall {
 fn non_finite_forces_stop_the_run_and_keep_the_trajectory_readable() {
     let dir = tempfile::tempdir().unwrap();
     let system = triclinic_argon();
-    let pair = LennardJonesPair { elements: [18, 18], epsilon: 0.0103236, sigma: 3.405 };
+    let pair = LennardJonesPair {
+        elements: [18, 18],
+        epsilon: 0.0103236,
+        sigma: 3.405,
+    };
     let potential = FailsAtSixthCall {
         inner: Pairwise::new(LennardJones::new(&[pair], 8.5125, true).unwrap()),
         calls: 0,
     };
     let path = dir.path().join("trajectory.extxyz");
     let writer = TrajectoryWriter::create(&path, &system).unwrap();
-    let mut simulation = Simulation::new(system, Box::new(potential), Box::new(VelocityVerlet::new(1.0)), NeighborMethod::Auto, 1.0).unwrap();
-    simulation.add_observer(Box::new(mlmd::observers::TrajectoryObserver { writer, stride: 1 }));
+    let mut simulation = Simulation::new(
+        system,
+        Box::new(potential),
+        Box::new(VelocityVerlet::new(1.0)),
+        NeighborMethod::Auto,
+        1.0,
+    )
+    .unwrap();
+    simulation.add_observer(Box::new(mlmd::observers::TrajectoryObserver {
+        writer,
+        stride: 1,
+    }));
     let error = simulation.run(20, &mut |_| {}).unwrap_err();
-    assert!(matches!(error, Error::NonFinite { step: 5, atom: 7, element: "Ar", .. }), "{error}");
-    assert_eq!(error.to_string(), "step 5: non-finite force on atom 7 (Ar); the run stopped there");
+    assert!(
+        matches!(
+            error,
+            Error::NonFinite {
+                step: 5,
+                atom: 7,
+                element: "Ar",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "step 5: non-finite force on atom 7 (Ar); the run stopped there"
+    );
     drop(simulation);
     let frames = read_structures(&path).unwrap();
     assert_eq!(frames.len(), 5, "steps 0 to 4 were written");
@@ -300,9 +399,20 @@ fn observers_are_called_at_their_stride() {
             Ok(())
         }
     }
-    let pair = LennardJonesPair { elements: [18, 18], epsilon: 0.0103236, sigma: 3.405 };
+    let pair = LennardJonesPair {
+        elements: [18, 18],
+        epsilon: 0.0103236,
+        sigma: 3.405,
+    };
     let lj = Pairwise::new(LennardJones::new(&[pair], 8.5, true).unwrap());
-    let mut simulation = Simulation::new(triclinic_argon(), Box::new(lj), Box::new(VelocityVerlet::new(1.0)), NeighborMethod::Auto, 1.0).unwrap();
+    let mut simulation = Simulation::new(
+        triclinic_argon(),
+        Box::new(lj),
+        Box::new(VelocityVerlet::new(1.0)),
+        NeighborMethod::Auto,
+        1.0,
+    )
+    .unwrap();
     let steps = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     simulation.add_observer(Box::new(Steps(steps.clone())));
     simulation.run(10, &mut |_| {}).unwrap();

@@ -13,12 +13,25 @@ use mlmd_integrators::{Integrator, Langevin, VelocityVerlet};
 use mlmd_potentials::{LennardJones, LennardJonesPair, Pairwise};
 
 fn argon_lj(cutoff: f64) -> Box<Pairwise<LennardJones>> {
-    let pair = LennardJonesPair { elements: [18, 18], epsilon: ARGON_EPSILON, sigma: ARGON_SIGMA };
-    Box::new(Pairwise::new(LennardJones::new(&[pair], cutoff, true).unwrap()))
+    let pair = LennardJonesPair {
+        elements: [18, 18],
+        epsilon: ARGON_EPSILON,
+        sigma: ARGON_SIGMA,
+    };
+    Box::new(Pairwise::new(
+        LennardJones::new(&[pair], cutoff, true).unwrap(),
+    ))
 }
 
 fn simulation(system: System, integrator: Box<dyn Integrator>) -> Simulation {
-    Simulation::new(system, argon_lj(2.5 * ARGON_SIGMA), integrator, NeighborMethod::Auto, 1.0).unwrap()
+    Simulation::new(
+        system,
+        argon_lj(2.5 * ARGON_SIGMA),
+        integrator,
+        NeighborMethod::Auto,
+        1.0,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -31,12 +44,21 @@ fn velocity_verlet_follows_ase_trajectories() {
         let positions = vectors(&initial["positions"]);
         let system = System {
             species: vec![18; positions.len()],
-            masses: initial["masses_amu"].as_array().unwrap().iter().map(|m| m.as_f64().unwrap()).collect(),
+            masses: initial["masses_amu"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m.as_f64().unwrap())
+                .collect(),
             velocities: vectors(&initial["velocities_A_per_fs"]),
             positions,
             cell: cell(&initial["cell"], &initial["pbc"]),
         };
-        let pair = LennardJonesPair { elements: [18, 18], epsilon, sigma: ARGON_SIGMA };
+        let pair = LennardJonesPair {
+            elements: [18, 18],
+            epsilon,
+            sigma: ARGON_SIGMA,
+        };
         let lj = LennardJones::new(&[pair], 8.5125, true).unwrap();
         let dt = data["integrator"]["dt_fs"].as_f64().unwrap();
         let mut sim = Simulation::new(
@@ -52,16 +74,27 @@ fn velocity_verlet_follows_ase_trajectories() {
             sim.run(step - sim.step(), &mut |_| {}).unwrap();
             let thermo = sim.thermo().unwrap();
             // ASE's unit system (CODATA 2014) differs from ours (2018) by ~1e-8 relative.
-            assert!((thermo.potential - row[1].as_f64().unwrap()).abs() < 1e-6, "{case} step {step}");
-            assert!((thermo.kinetic - row[2].as_f64().unwrap()).abs() < 1e-6, "{case} step {step}");
+            assert!(
+                (thermo.potential - row[1].as_f64().unwrap()).abs() < 1e-6,
+                "{case} step {step}"
+            );
+            assert!(
+                (thermo.kinetic - row[2].as_f64().unwrap()).abs() < 1e-6,
+                "{case} step {step}"
+            );
         }
         let cell = sim.system.cell.clone();
         let final_positions = vectors(&data["final"]["positions"]);
         for (x, reference) in sim.system.positions.iter().zip(&final_positions) {
             // We wrap on rebuilds, ASE does not: compare modulo the lattice.
-            let (d, _) = cell.wrap(&(x - reference + cell.cartesian(&nalgebra::Vector3::repeat(0.5))));
+            let (d, _) =
+                cell.wrap(&(x - reference + cell.cartesian(&nalgebra::Vector3::repeat(0.5))));
             let d = d - cell.cartesian(&nalgebra::Vector3::repeat(0.5));
-            assert!(d.norm() < 1e-6, "{case}: final position off by {}", d.norm());
+            assert!(
+                d.norm() < 1e-6,
+                "{case}: final position off by {}",
+                d.norm()
+            );
         }
     }
 }
@@ -78,8 +111,14 @@ fn nve_conserves_energy_over_20_ps() {
         sim.run(100, &mut |_| {}).unwrap();
     }
     let drift = (energies.last().unwrap() - energies[0]).abs();
-    let spread = energies.iter().map(|e| (e - energies[0]).abs()).fold(0.0, f64::max);
-    assert!(drift < 1e-6, "total energy drift {drift:e} eV/atom over 20 ps");
+    let spread = energies
+        .iter()
+        .map(|e| (e - energies[0]).abs())
+        .fold(0.0, f64::max);
+    assert!(
+        drift < 1e-6,
+        "total energy drift {drift:e} eV/atom over 20 ps"
+    );
     assert!(spread < 1e-5, "total energy wanders {spread:e} eV/atom");
 }
 
@@ -111,17 +150,28 @@ fn langevin_holds_temperature_with_gaussian_velocities() {
     for _ in 0..100 {
         sim.run(30, &mut |_| {}).unwrap();
         temperatures.push(sim.thermo().unwrap().temperature);
-        scaled.extend(sim.system.velocities.iter().flat_map(|v| v.iter().map(|c| c / sigma).collect::<Vec<_>>()));
+        scaled.extend(
+            sim.system
+                .velocities
+                .iter()
+                .flat_map(|v| v.iter().map(|c| c / sigma).collect::<Vec<_>>()),
+        );
     }
     let mean_t = temperatures.iter().sum::<f64>() / temperatures.len() as f64;
-    assert!((mean_t / target - 1.0).abs() < 0.02, "mean temperature {mean_t} K");
+    assert!(
+        (mean_t / target - 1.0).abs() < 0.02,
+        "mean temperature {mean_t} K"
+    );
     // Velocity components in units of √(kT/m): standard normal moments.
     let n = scaled.len() as f64;
     let mean = scaled.iter().sum::<f64>() / n;
     let variance = scaled.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
     let kurtosis = scaled.iter().map(|x| (x - mean).powi(4)).sum::<f64>() / n / variance.powi(2);
     assert!(mean.abs() < 0.02, "mean {mean}");
-    assert!((variance - 1.0).abs() < 0.02, "variance {variance} (kT/m units)");
+    assert!(
+        (variance - 1.0).abs() < 0.02,
+        "variance {variance} (kT/m units)"
+    );
     assert!((kurtosis - 3.0).abs() < 0.05, "kurtosis {kurtosis}");
     // Fraction within one standard deviation: 68.27% for a Gaussian.
     let within = scaled.iter().filter(|x| x.abs() < 1.0).count() as f64 / n;

@@ -5,7 +5,9 @@ mod common;
 use common::{cell, fixture, matrix, relative, vectors};
 use mlmd::cell::Cell;
 use mlmd::neighbors::NeighborMethod;
-use mlmd_potentials::{AtomicGraph, Evaluation, LennardJones, LennardJonesPair, Pairwise, Potential, Request};
+use mlmd_potentials::{
+    AtomicGraph, Evaluation, LennardJones, LennardJonesPair, Pairwise, Potential, Request,
+};
 use nalgebra::{Matrix3, Vector3};
 
 fn argon(fixture: &serde_json::Value) -> Pairwise<LennardJones> {
@@ -18,7 +20,12 @@ fn argon(fixture: &serde_json::Value) -> Pairwise<LennardJones> {
     Pairwise::new(LennardJones::new(&[pair], meta["cutoff_A"].as_f64().unwrap(), true).unwrap())
 }
 
-fn evaluate(potential: &mut dyn Potential, positions: &[Vector3<f64>], cell: &Cell, skin: f64) -> Evaluation {
+fn evaluate(
+    potential: &mut dyn Potential,
+    positions: &[Vector3<f64>],
+    cell: &Cell,
+    skin: f64,
+) -> Evaluation {
     let list = NeighborMethod::CellList.build(positions, cell, potential.cutoff() + skin);
     let species = vec![18u8; positions.len()];
     let graph = AtomicGraph {
@@ -48,9 +55,15 @@ fn energy_forces_and_virial_equal_ase_and_lammps() {
             let result = evaluate(&mut lj, &positions, &cell, skin);
             let step0 = &data["step0"];
             let energy = step0["energy_eV"].as_f64().unwrap();
-            assert!(relative(result.energy, energy, 1e-300) < 1e-10, "{case}: energy");
+            assert!(
+                relative(result.energy, energy, 1e-300) < 1e-10,
+                "{case}: energy"
+            );
             let lammps = crosscheck[case];
-            assert!((result.energy - lammps).abs() < 1e-12, "{case}: LAMMPS energy");
+            assert!(
+                (result.energy - lammps).abs() < 1e-12,
+                "{case}: LAMMPS energy"
+            );
             let forces = vectors(&step0["forces_eV_per_A"]);
             let largest = forces.iter().map(|f| f.amax()).fold(0.0, f64::max);
             for (f, reference) in result.forces.iter().zip(&forces) {
@@ -60,7 +73,14 @@ fn energy_forces_and_virial_equal_ase_and_lammps() {
             let stress = -result.virial.unwrap() / cell.volume();
             let voigt = step0["virial_stress_voigt_eV_per_A3"].as_array().unwrap();
             let reference: Vec<f64> = voigt.iter().map(|v| v.as_f64().unwrap()).collect();
-            let ours = [stress[(0, 0)], stress[(1, 1)], stress[(2, 2)], stress[(1, 2)], stress[(0, 2)], stress[(0, 1)]];
+            let ours = [
+                stress[(0, 0)],
+                stress[(1, 1)],
+                stress[(2, 2)],
+                stress[(1, 2)],
+                stress[(0, 2)],
+                stress[(0, 1)],
+            ];
             let scale = reference.iter().map(|v| v.abs()).fold(0.0, f64::max);
             for (a, b) in ours.iter().zip(&reference) {
                 assert!((a - b).abs() < 1e-10 * scale, "{case}: stress {a} vs {b}");
@@ -75,7 +95,11 @@ fn fixture_cases() -> std::collections::HashMap<&'static str, f64> {
     let crosscheck = fixture("lammps_crosscheck.json");
     let mut energies = std::collections::HashMap::new();
     for case in crosscheck["cases"].as_array().unwrap() {
-        let name = if case["case"] == "cubic" { "cubic" } else { "triclinic" };
+        let name = if case["case"] == "cubic" {
+            "cubic"
+        } else {
+            "triclinic"
+        };
         energies.insert(name, case["step0_energy_lammps"].as_f64().unwrap());
     }
     energies
@@ -100,7 +124,10 @@ fn forces_are_minus_the_gradient_and_virial_is_the_strain_derivative() {
             let minus = evaluate(&mut lj, &displaced, &cell, 0.0).energy;
             let numeric = -(plus - minus) / (2.0 * h);
             let analytic = result.forces[atom][axis];
-            assert!((numeric - analytic).abs() < 1e-8 + 1e-6 * analytic.abs(), "{numeric} vs {analytic}");
+            assert!(
+                (numeric - analytic).abs() < 1e-8 + 1e-6 * analytic.abs(),
+                "{numeric} vs {analytic}"
+            );
         }
     }
     // W = −∂E/∂ε: strain positions and cell by (1 + ε) with a symmetric ε.
@@ -117,6 +144,10 @@ fn forces_are_minus_the_gradient_and_virial_is_the_strain_derivative() {
         epsilon[(a, b)] = 0.5 * h;
         epsilon[(b, a)] += 0.5 * h;
         let numeric = -(strained(epsilon) - strained(-epsilon)) / (2.0 * h);
-        assert!((numeric - virial[(a, b)]).abs() < 1e-6 * virial.amax(), "W[{a}{b}]: {numeric} vs {}", virial[(a, b)]);
+        assert!(
+            (numeric - virial[(a, b)]).abs() < 1e-6 * virial.amax(),
+            "W[{a}{b}]: {numeric} vs {}",
+            virial[(a, b)]
+        );
     }
 }

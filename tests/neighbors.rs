@@ -55,7 +55,11 @@ fn every_builder_reproduces_ase_on_every_fixture_case() {
         for builder in BUILDERS {
             let list = builder.build(&positions, &cell, cutoff);
             assert!(is_sorted_by_sender(&list), "{name}: {builder} not sorted");
-            assert_eq!(edge_set(&list), expected, "{name}: {builder} differs from ASE");
+            assert_eq!(
+                edge_set(&list),
+                expected,
+                "{name}: {builder} differs from ASE"
+            );
         }
     }
 }
@@ -96,7 +100,8 @@ fn builders_agree_on_random_systems() {
         for periodic in periodicities {
             for (n, cutoff) in [(60, 4.5), (150, 3.0), (7, 6.5)] {
                 let (positions, cell) = random_system(&mut rng, n, *lattice, periodic);
-                let reference = edge_set(&NeighborMethod::BruteForce.build(&positions, &cell, cutoff));
+                let reference =
+                    edge_set(&NeighborMethod::BruteForce.build(&positions, &cell, cutoff));
                 for builder in [NeighborMethod::CellList, NeighborMethod::KdTree] {
                     let list = builder.build(&positions, &cell, cutoff);
                     assert!(is_sorted_by_sender(&list));
@@ -129,8 +134,20 @@ fn every_edge_is_shorter_than_the_cutoff_and_has_its_reverse() {
 #[test]
 fn auto_picks_a_builder_that_fits_the_system() {
     let periodic = Cell::new(Matrix3::identity() * 10.0, [true; 3]).unwrap();
-    assert_eq!(NeighborMethod::Auto.resolve(10, &periodic), NeighborMethod::BruteForce);
-    assert_eq!(NeighborMethod::Auto.resolve(1000, &periodic), NeighborMethod::CellList);
-    assert_eq!(NeighborMethod::Auto.resolve(1000, &Cell::open()), NeighborMethod::KdTree);
-    assert_eq!(NeighborMethod::KdTree.resolve(10, &periodic), NeighborMethod::KdTree);
+    assert_eq!(
+        NeighborMethod::Auto.resolve(10, &periodic),
+        NeighborMethod::BruteForce
+    );
+    assert_eq!(
+        NeighborMethod::Auto.resolve(1000, &periodic),
+        NeighborMethod::CellList
+    );
+    assert_eq!(
+        NeighborMethod::Auto.resolve(1000, &Cell::open()),
+        NeighborMethod::KdTree
+    );
+    assert_eq!(
+        NeighborMethod::KdTree.resolve(10, &periodic),
+        NeighborMethod::KdTree
+    );
 }

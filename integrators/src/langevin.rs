@@ -88,7 +88,10 @@ mod tests {
                 forces: &forces,
                 masses: &masses,
             });
-            forces.iter_mut().zip(&positions).for_each(|(f, x)| *f = -spring * x);
+            forces
+                .iter_mut()
+                .zip(&positions)
+                .for_each(|(f, x)| *f = -spring * x);
             langevin.final_integrate(MdState {
                 positions: &mut positions,
                 velocities: &mut velocities,

@@ -40,7 +40,12 @@ pub(crate) fn kick_factor(dt: f64, mass: f64) -> f64 {
 
 /// Half kick: `v += (dt/2) F/m`.
 pub(crate) fn half_kick(state: &mut MdState<'_>, dt: f64) {
-    for ((v, f), &m) in state.velocities.iter_mut().zip(state.forces).zip(state.masses) {
+    for ((v, f), &m) in state
+        .velocities
+        .iter_mut()
+        .zip(state.forces)
+        .zip(state.masses)
+    {
         *v += f * kick_factor(0.5 * dt, m);
     }
 }

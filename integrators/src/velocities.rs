@@ -22,7 +22,11 @@ pub fn remove_com_momentum(masses: &[f64], velocities: &mut [Vector3<f64>]) {
     if total_mass <= 0.0 {
         return;
     }
-    let momentum: Vector3<f64> = masses.iter().zip(velocities.iter()).map(|(m, v)| v * *m).sum();
+    let momentum: Vector3<f64> = masses
+        .iter()
+        .zip(velocities.iter())
+        .map(|(m, v)| v * *m)
+        .sum();
     let com_velocity = momentum / total_mass;
     for v in velocities.iter_mut() {
         *v -= com_velocity;
@@ -60,7 +64,9 @@ mod tests {
 
     #[test]
     fn maxwell_boltzmann_hits_temperature_with_zero_momentum() {
-        let masses: Vec<f64> = (0..500).map(|i| if i % 2 == 0 { 39.948 } else { 4.0026 }).collect();
+        let masses: Vec<f64> = (0..500)
+            .map(|i| if i % 2 == 0 { 39.948 } else { 4.0026 })
+            .collect();
         let velocities = maxwell_boltzmann(&masses, 300.0, 7);
         let momentum: Vector3<f64> = masses.iter().zip(&velocities).map(|(m, v)| v * *m).sum();
         assert!(momentum.norm() < 1e-12);

@@ -14,9 +14,15 @@ pub struct Request {
 
 impl Request {
     /// Energy and forces, no virial: an ordinary MD step.
-    pub const FORCES: Request = Request { forces: true, virial: false };
+    pub const FORCES: Request = Request {
+        forces: true,
+        virial: false,
+    };
     /// Energy, forces and virial.
-    pub const ALL: Request = Request { forces: true, virial: true };
+    pub const ALL: Request = Request {
+        forces: true,
+        virial: true,
+    };
 }
 
 /// The result of a potential evaluation, in f64 on the host.

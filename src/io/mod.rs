@@ -20,7 +20,10 @@ fn lattice_to_chemfiles(lattice: &Matrix3<f64>) -> [[f64; 3]; 3] {
 
 /// Opens a chemfiles trajectory, mapping extensions chemfiles does not know (`.extxyz`) to
 /// their format; chemfiles' own warnings are silenced, its errors are reported by the caller.
-fn open_trajectory(path: &std::path::Path, mode: char) -> Result<chemfiles::Trajectory, chemfiles::Error> {
+fn open_trajectory(
+    path: &std::path::Path,
+    mode: char,
+) -> Result<chemfiles::Trajectory, chemfiles::Error> {
     chemfiles::set_warning_callback(|_| {});
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     if extension.eq_ignore_ascii_case("extxyz") {

@@ -31,8 +31,8 @@ pub fn read_structures(path: &Path) -> Result<Vec<Structure>> {
     if !path.is_file() {
         return Err(error("no such file".into()));
     }
-    let mut trajectory =
-        super::open_trajectory(path, 'r').map_err(|e| error(format!("cannot open: {}", e.message)))?;
+    let mut trajectory = super::open_trajectory(path, 'r')
+        .map_err(|e| error(format!("cannot open: {}", e.message)))?;
     let count = trajectory.nsteps();
     let mut structures = Vec::with_capacity(count);
     for index in 0..count {
@@ -62,14 +62,20 @@ fn from_frame(frame: &Frame) -> Result<Structure, String> {
         return Err("the frame has no atoms".into());
     }
     let to_vectors = |rows: &[[f64; 3]]| -> Vec<Vector3<f64>> {
-        rows.iter().map(|r| Vector3::new(r[0], r[1], r[2])).collect()
+        rows.iter()
+            .map(|r| Vector3::new(r[0], r[1], r[2]))
+            .collect()
     };
     let positions = to_vectors(frame.positions());
-    if let Some(atom) = positions.iter().position(|x| !x.iter().all(|v| v.is_finite())) {
+    if let Some(atom) = positions
+        .iter()
+        .position(|x| !x.iter().all(|v| v.is_finite()))
+    {
         return Err(format!("atom {atom} has a non-finite position"));
     }
     let cell = frame.cell();
-    let lattice = (cell.shape() != CellShape::Infinite).then(|| lattice_from_chemfiles(cell.matrix()));
+    let lattice =
+        (cell.shape() != CellShape::Infinite).then(|| lattice_from_chemfiles(cell.matrix()));
     Ok(Structure {
         species,
         positions,
@@ -83,7 +89,9 @@ fn from_frame(frame: &Frame) -> Result<Structure, String> {
 fn normalize_symbol(name: &str) -> String {
     let mut chars = name.trim().chars();
     match chars.next() {
-        Some(first) => first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase(),
+        Some(first) => {
+            first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
+        }
         None => String::new(),
     }
 }

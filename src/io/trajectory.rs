@@ -31,8 +31,15 @@ impl TrajectoryWriter {
         Ok(Self {
             path: path.to_path_buf(),
             trajectory,
-            atoms: system.species.iter().map(|&z| Atom::new(element::symbol(z))).collect(),
-            velocities_as_property: matches!(extension.to_ascii_lowercase().as_str(), "xyz" | "extxyz"),
+            atoms: system
+                .species
+                .iter()
+                .map(|&z| Atom::new(element::symbol(z)))
+                .collect(),
+            velocities_as_property: matches!(
+                extension.to_ascii_lowercase().as_str(),
+                "xyz" | "extxyz"
+            ),
         })
     }
 
@@ -40,7 +47,12 @@ impl TrajectoryWriter {
     pub fn write(&mut self, step: u64, system: &System) -> Result<()> {
         let mut frame = Frame::new();
         frame.add_velocities();
-        for ((atom, x), v) in self.atoms.iter_mut().zip(&system.positions).zip(&system.velocities) {
+        for ((atom, x), v) in self
+            .atoms
+            .iter_mut()
+            .zip(&system.positions)
+            .zip(&system.velocities)
+        {
             let velocity = [v.x, v.y, v.z];
             if self.velocities_as_property {
                 atom.set("velo", velocity);
@@ -48,7 +60,9 @@ impl TrajectoryWriter {
             frame.add_atom(atom, [x.x, x.y, x.z], velocity);
         }
         if system.cell.has_full_lattice() {
-            frame.set_cell(&UnitCell::from_matrix(lattice_to_chemfiles(system.cell.lattice())));
+            frame.set_cell(&UnitCell::from_matrix(lattice_to_chemfiles(
+                system.cell.lattice(),
+            )));
         }
         frame.set_step(step as usize);
         self.trajectory.write(&frame).map_err(|e| Error::Output {

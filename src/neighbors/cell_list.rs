@@ -106,7 +106,10 @@ impl Grid {
             bin_atoms[next[b]] = atom as u32;
             next[b] += 1;
         }
-        self.bin_positions = bin_atoms.iter().map(|&a| atoms.positions[a as usize]).collect();
+        self.bin_positions = bin_atoms
+            .iter()
+            .map(|&a| atoms.positions[a as usize])
+            .collect();
         self.bin_start = start;
         self.bin_atoms = bin_atoms;
     }

@@ -97,7 +97,10 @@ impl Observer for ThermoLog {
     }
 
     fn observe(&mut self, step: u64, _system: &System, thermo: &Thermo) -> Result<()> {
-        let pressure = thermo.pressure.map(|p| format!("{p:.10e}")).unwrap_or_default();
+        let pressure = thermo
+            .pressure
+            .map(|p| format!("{p:.10e}"))
+            .unwrap_or_default();
         writeln!(
             self.file,
             "{step},{},{:.15e},{:.15e},{:.15e},{:.10e},{pressure}",

@@ -9,7 +9,9 @@ use std::process::{Command, Output};
 
 /// A file under `tests/data`.
 pub fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 /// A JSON fixture under `tests/data`.
@@ -24,7 +26,13 @@ pub fn vectors(value: &Value) -> Vec<Vector3<f64>> {
         .as_array()
         .expect("array")
         .iter()
-        .map(|v| Vector3::new(v[0].as_f64().unwrap(), v[1].as_f64().unwrap(), v[2].as_f64().unwrap()))
+        .map(|v| {
+            Vector3::new(
+                v[0].as_f64().unwrap(),
+                v[1].as_f64().unwrap(),
+                v[2].as_f64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -40,7 +48,11 @@ pub fn flags(value: &Value) -> [bool; 3] {
 
 /// A cell from fixture JSON (`cell` may be null).
 pub fn cell(lattice: &Value, pbc: &Value) -> Cell {
-    let lattice = if lattice.is_null() { Matrix3::zeros() } else { matrix(lattice) };
+    let lattice = if lattice.is_null() {
+        Matrix3::zeros()
+    } else {
+        matrix(lattice)
+    };
     Cell::new(lattice, flags(pbc)).expect("fixture cell is valid")
 }
 

@@ -205,8 +205,16 @@ mod tests {
     #[test]
     fn lorentz_berthelot_mixing_and_missing_pairs() {
         let pairs = [
-            LennardJonesPair { elements: [18, 18], epsilon: 0.01, sigma: 3.4 },
-            LennardJonesPair { elements: [36, 36], epsilon: 0.0144, sigma: 3.6 },
+            LennardJonesPair {
+                elements: [18, 18],
+                epsilon: 0.01,
+                sigma: 3.4,
+            },
+            LennardJonesPair {
+                elements: [36, 36],
+                epsilon: 0.0144,
+                sigma: 3.6,
+            },
         ];
         let lj = LennardJones::new(&pairs, 9.0, true).unwrap();
         let (a, b) = (lj.type_of(18).unwrap(), lj.type_of(36).unwrap());
@@ -219,8 +227,16 @@ mod tests {
         assert!(lj.check_species(&[18, 36, 18]).is_ok());
         let err = lj.check_species(&[18, 10]).unwrap_err();
         assert!(err.to_string().contains("element 10 (atom 1)"), "{err}");
-        let only_cross = [LennardJonesPair { elements: [18, 36], epsilon: 0.01, sigma: 3.5 }];
+        let only_cross = [LennardJonesPair {
+            elements: [18, 36],
+            epsilon: 0.01,
+            sigma: 3.5,
+        }];
         let lj = LennardJones::new(&only_cross, 9.0, true).unwrap();
-        assert!(lj.check_species(&[18, 36]).unwrap_err().to_string().contains("like pair"));
+        assert!(lj
+            .check_species(&[18, 36])
+            .unwrap_err()
+            .to_string()
+            .contains("like pair"));
     }
 }

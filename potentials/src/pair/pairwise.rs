@@ -96,7 +96,8 @@ impl<P: PairPotential> Potential for Pairwise<P> {
             for e in offsets[i]..offsets[i + 1] {
                 let j = graph.receivers[e] as usize;
                 let [s0, s1, s2] = graph.unit_shifts[e];
-                let shift = lattice.tr_mul(&Vector3::new(f64::from(s0), f64::from(s1), f64::from(s2)));
+                let shift =
+                    lattice.tr_mul(&Vector3::new(f64::from(s0), f64::from(s1), f64::from(s2)));
                 let d = graph.positions[j] - xi + shift;
                 let r2 = d.norm_squared();
                 if r2 >= cutoff_squared {
