@@ -6,7 +6,11 @@ use super::{collect_by_sender, NeighborList};
 use crate::cell::Cell;
 use nalgebra::Vector3;
 
-/// Bins along the cell's axes, each at least `cutoff` wide where the system allows.
+/// Bins per cutoff length along each axis: smaller bins mean fewer candidate pairs.
+const BINS_PER_CUTOFF: f64 = 2.0;
+
+/// Bins along the cell's axes, each at least `cutoff / BINS_PER_CUTOFF` wide where the system
+/// allows.
 struct Grid {
     periodic: [bool; 3],
     /// Lowest fractional coordinate per axis (0 on periodic axes).
@@ -40,7 +44,7 @@ impl Grid {
         }
         let lengths: [f64; 3] = std::array::from_fn(|a| extent[a] * widths[a]);
         let mut counts: [usize; 3] =
-            std::array::from_fn(|a| ((lengths[a] / cutoff).floor() as usize).max(1));
+            std::array::from_fn(|a| ((lengths[a] * BINS_PER_CUTOFF / cutoff).floor() as usize).max(1));
         // Sparse systems would ask for far more bins than atoms: coarsen.
         let max_bins = 27 + 2 * atoms.positions.len();
         while counts.iter().product::<usize>() > max_bins {

@@ -33,8 +33,10 @@ pub struct LennardJones {
     /// Atomic number to type index (`u8::MAX`: no parameters).
     type_index: [u8; 256],
     elements: Vec<u8>,
-    /// `n_types × n_types`, `None` where neither a listed pair nor mixing gives parameters.
-    coefficients: Vec<Option<Coefficients>>,
+    /// `n_types × n_types` (zero where no parameters exist: see `known`).
+    coefficients: Vec<Coefficients>,
+    /// `n_types × n_types`: whether a listed pair or mixing gives parameters.
+    known: Vec<bool>,
 }
 
 impl LennardJones {
@@ -104,17 +106,21 @@ impl LennardJones {
                     }
                 })
             })
-            .collect();
+            .collect::<Vec<Option<Coefficients>>>();
         Ok(Self {
             cutoff,
             type_index,
             elements,
-            coefficients: mixed,
+            known: mixed.iter().map(Option::is_some).collect(),
+            coefficients: mixed
+                .into_iter()
+                .map(|c| c.unwrap_or(Coefficients { c12: 0.0, c6: 0.0, shift: 0.0 }))
+                .collect(),
         })
     }
 
-    fn coefficients(&self, a: usize, b: usize) -> Option<Coefficients> {
-        self.coefficients[a * self.elements.len() + b]
+    fn has_parameters(&self, a: usize, b: usize) -> bool {
+        self.known[a * self.elements.len() + b]
     }
 }
 
@@ -139,14 +145,14 @@ impl PairPotential for LennardJones {
                 .ok_or(PotentialError::UnknownSpecies { element: z, atom })?;
             for &(other, _) in &present {
                 let u = self.type_of(other).expect("checked when first seen");
-                if self.coefficients(t, u).is_none() {
+                if !self.has_parameters(t, u) {
                     return Err(PotentialError::Invalid(format!(
                         "no Lennard-Jones parameters for the pair of elements {z} and {other}: \
                          list the pair, or both like pairs for Lorentz-Berthelot mixing"
                     )));
                 }
             }
-            if self.coefficients(t, t).is_none() {
+            if !self.has_parameters(t, t) {
                 return Err(PotentialError::Invalid(format!(
                     "no Lennard-Jones parameters for the like pair of element {z}"
                 )));
@@ -158,8 +164,7 @@ impl PairPotential for LennardJones {
 
     #[inline]
     fn energy_and_gradient(&self, a: usize, b: usize, r2: f64) -> (f64, f64) {
-        let Coefficients { c12, c6, shift } = self.coefficients[a * self.elements.len() + b]
-            .expect("check_species guarantees parameters for every present pair");
+        let Coefficients { c12, c6, shift } = self.coefficients[a * self.elements.len() + b];
         let inv2 = 1.0 / r2;
         let inv6 = inv2 * inv2 * inv2;
         let energy = inv6 * (c12 * inv6 - c6) - shift;

@@ -5,19 +5,31 @@ use crate::{AtomicGraph, Evaluation, Potential, PotentialError, Request};
 use nalgebra::{Matrix3, Vector3};
 use rayon::prelude::*;
 
-/// Sums a pair potential over the edges of an [`AtomicGraph`], in parallel over atoms.
+/// The atoms are split into this many contiguous ranges, whatever the number of threads, so
+/// that sums are taken in the same order on any machine: results are bit-identical.
+const RANGES: usize = 8;
+
+/// Sums a pair potential over the edges of an [`AtomicGraph`], in parallel.
 ///
-/// Each atom's force is accumulated from its own outgoing edges (the list is full), so no two
-/// threads write the same force and the result does not depend on the number of threads.
+/// The list is full (each pair in both directions), but each pair is computed once, on the
+/// edge that "owns" it (sender < receiver, or for an atom and its own image the edge with the
+/// lexicographically positive shift), and applied to both atoms (Newton's third law). Each of
+/// a fixed number of atom ranges accumulates into its own force buffer; the buffers are then
+/// added in a fixed order.
 #[derive(Debug, Clone)]
 pub struct Pairwise<P> {
     pair: P,
+    /// One force buffer per atom range, kept between calls.
+    buffers: Vec<Vec<Vector3<f64>>>,
 }
 
 impl<P: PairPotential> Pairwise<P> {
     /// Wraps a pair potential.
     pub fn new(pair: P) -> Self {
-        Self { pair }
+        Self {
+            pair,
+            buffers: vec![Vec::new(); RANGES],
+        }
     }
 
     /// The wrapped pair potential.
@@ -26,35 +38,22 @@ impl<P: PairPotential> Pairwise<P> {
     }
 }
 
-/// Start of each sender's edges (length `n_atoms + 1`), or an error if the edges are not sorted
-/// by sender.
-fn sender_offsets(senders: &[u32], n_atoms: usize) -> Result<Vec<usize>, PotentialError> {
-    let mut offsets = vec![0usize; n_atoms + 1];
-    let mut previous = 0u32;
-    for &sender in senders {
-        if sender < previous || sender as usize >= n_atoms {
-            return Err(PotentialError::Invalid(
-                "pair potentials need edges sorted by sender, with senders below the atom count"
-                    .into(),
-            ));
-        }
-        previous = sender;
-        offsets[sender as usize + 1] += 1;
-    }
-    for i in 0..n_atoms {
-        offsets[i + 1] += offsets[i];
-    }
-    Ok(offsets)
+/// Whether edge `sender → receiver` with `shift` is the one of its pair that computes it.
+#[inline]
+fn owns_pair(sender: usize, receiver: usize, shift: [i32; 3]) -> bool {
+    sender < receiver || (sender == receiver && shift > [0, 0, 0])
 }
 
-/// Atoms per parallel work item.
-const ATOMS_PER_CHUNK: usize = 256;
-
-/// What one atom contributes: its force, half of its pair energies and half of its virial.
-struct AtomTerms {
-    force: Vector3<f64>,
-    energy: f64,
-    virial: Matrix3<f64>,
+/// Checks that the edges are sorted by sender and name existing atoms.
+fn check_sorted(senders: &[u32], n_atoms: usize) -> Result<(), PotentialError> {
+    let sorted = senders.par_windows(2).all(|w| w[0] <= w[1]);
+    if sorted && senders.last().is_none_or(|&s| (s as usize) < n_atoms) {
+        Ok(())
+    } else {
+        Err(PotentialError::Invalid(
+            "pair potentials need edges sorted by sender, with senders below the atom count".into(),
+        ))
+    }
 }
 
 impl<P: PairPotential> Potential for Pairwise<P> {
@@ -72,7 +71,7 @@ impl<P: PairPotential> Potential for Pairwise<P> {
         request: Request,
     ) -> Result<Evaluation, PotentialError> {
         let n_atoms = graph.len();
-        let offsets = sender_offsets(graph.senders, n_atoms)?;
+        check_sorted(graph.senders, n_atoms)?;
         let types = graph
             .species
             .iter()
@@ -85,56 +84,66 @@ impl<P: PairPotential> Potential for Pairwise<P> {
             .collect::<Result<Vec<_>, _>>()?;
         let cutoff_squared = self.pair.cutoff().powi(2);
         let lattice = graph.cell.copied().unwrap_or_else(Matrix3::zeros);
+        let lattice_rows = [0, 1, 2].map(|k| lattice.row(k).transpose());
         let pair = &self.pair;
-        let atom_terms = |i: usize| -> AtomTerms {
-            let mut terms = AtomTerms {
-                force: Vector3::zeros(),
-                energy: 0.0,
-                virial: Matrix3::zeros(),
-            };
-            let xi = graph.positions[i];
-            for e in offsets[i]..offsets[i + 1] {
-                let j = graph.receivers[e] as usize;
-                let [s0, s1, s2] = graph.unit_shifts[e];
-                let shift =
-                    lattice.tr_mul(&Vector3::new(f64::from(s0), f64::from(s1), f64::from(s2)));
-                let d = graph.positions[j] - xi + shift;
-                let r2 = d.norm_squared();
-                if r2 >= cutoff_squared {
-                    continue;
-                }
-                let (v, g) = pair.energy_and_gradient(types[i], types[j], r2);
-                terms.energy += 0.5 * v;
-                terms.force += d * g;
-                if request.virial {
-                    terms.virial -= d * d.transpose() * (0.5 * g);
-                }
-            }
-            terms
-        };
-        // Fixed-size chunks summed in order: the energy and virial are bit-identical whatever
-        // the number of threads.
-        let mut forces = vec![Vector3::zeros(); n_atoms];
-        let partial_sums: Vec<(f64, Matrix3<f64>)> = forces
-            .par_chunks_mut(ATOMS_PER_CHUNK)
+        let atoms_per_range = n_atoms.div_ceil(RANGES).max(1);
+        let sums: Vec<(f64, Matrix3<f64>)> = self
+            .buffers
+            .par_iter_mut()
             .enumerate()
-            .map(|(chunk, chunk_forces)| {
-                let first = chunk * ATOMS_PER_CHUNK;
-                let mut sum = (0.0, Matrix3::zeros());
-                for (offset, force) in chunk_forces.iter_mut().enumerate() {
-                    let terms = atom_terms(first + offset);
-                    *force = terms.force;
-                    sum.0 += terms.energy;
-                    sum.1 += terms.virial;
+            .map(|(range, forces)| {
+                forces.clear();
+                forces.resize(n_atoms, Vector3::zeros());
+                let first = (range * atoms_per_range).min(n_atoms) as u32;
+                let last = ((range + 1) * atoms_per_range).min(n_atoms) as u32;
+                let start = graph.senders.partition_point(|&s| s < first);
+                let end = graph.senders.partition_point(|&s| s < last);
+                let mut energy = 0.0;
+                let mut virial = Matrix3::zeros();
+                for e in start..end {
+                    let i = graph.senders[e] as usize;
+                    let j = graph.receivers[e] as usize;
+                    let shift = graph.unit_shifts[e];
+                    if !owns_pair(i, j, shift) {
+                        continue;
+                    }
+                    let mut d = graph.positions[j] - graph.positions[i];
+                    if shift != [0, 0, 0] {
+                        d += lattice_rows[0] * f64::from(shift[0])
+                            + lattice_rows[1] * f64::from(shift[1])
+                            + lattice_rows[2] * f64::from(shift[2]);
+                    }
+                    let r2 = d.norm_squared();
+                    if r2 < cutoff_squared {
+                        let (v, g) = pair.energy_and_gradient(types[i], types[j], r2);
+                        energy += v;
+                        let f = d * g;
+                        forces[i] += f;
+                        forces[j] -= f;
+                        if request.virial {
+                            virial -= d * d.transpose() * g;
+                        }
+                    }
                 }
-                sum
+                (energy, virial)
             })
             .collect();
-        let (energy, virial) = partial_sums
+        let (energy, virial) = sums
             .into_iter()
             .fold((0.0, Matrix3::zeros()), |a, b| (a.0 + b.0, a.1 + b.1));
-        if !request.forces {
-            forces.clear();
+        let mut forces = Vec::new();
+        if request.forces {
+            forces = vec![Vector3::zeros(); n_atoms];
+            let buffers = &self.buffers;
+            forces
+                .par_chunks_mut(4096)
+                .enumerate()
+                .for_each(|(chunk, out)| {
+                    let offset = chunk * 4096;
+                    for (k, f) in out.iter_mut().enumerate() {
+                        *f = buffers.iter().map(|b| b[offset + k]).sum();
+                    }
+                });
         }
         Ok(Evaluation {
             energy,
