@@ -9,12 +9,21 @@ use mlmd_potentials::{AtomicGraph, LennardJones, LennardJonesPair, Pairwise, Pot
 fn evaluation(c: &mut Criterion) {
     let mut group = c.benchmark_group("lennard_jones");
     group.sample_size(20);
-    let pair = LennardJonesPair { elements: [18, 18], epsilon: ARGON_EPSILON, sigma: ARGON_SIGMA };
+    let pair = LennardJonesPair {
+        elements: [18, 18],
+        epsilon: ARGON_EPSILON,
+        sigma: ARGON_SIGMA,
+    };
     let cutoff = 2.5 * ARGON_SIGMA;
-    let mut lj = Pairwise::new(LennardJones::new(&[pair], cutoff, false).expect("valid parameters"));
+    let mut lj =
+        Pairwise::new(LennardJones::new(&[pair], cutoff, false).expect("valid parameters"));
     for cells in [6, 20] {
         let system = fcc_argon(cells, 0.8442, 100.0, 1);
-        let list = NeighborMethod::CellList.build(&system.positions, &system.cell, cutoff + 0.3 * ARGON_SIGMA);
+        let list = NeighborMethod::CellList.build(
+            &system.positions,
+            &system.cell,
+            cutoff + 0.3 * ARGON_SIGMA,
+        );
         let graph = AtomicGraph {
             positions: &system.positions,
             species: &system.species,
@@ -34,5 +43,9 @@ fn evaluation(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, evaluation);
+criterion_group!(
+    #[allow(missing_docs)]
+    benches,
+    evaluation
+);
 criterion_main!(benches);

@@ -11,17 +11,27 @@ fn builds(c: &mut Criterion) {
     for cells in [6, 14, 29] {
         let system = fcc_argon(cells, 0.8442, 100.0, 1);
         group.throughput(Throughput::Elements(system.len() as u64));
-        for method in [NeighborMethod::BruteForce, NeighborMethod::CellList, NeighborMethod::KdTree] {
+        for method in [
+            NeighborMethod::BruteForce,
+            NeighborMethod::CellList,
+            NeighborMethod::KdTree,
+        ] {
             if method == NeighborMethod::BruteForce && cells > 6 {
                 continue;
             }
-            group.bench_with_input(BenchmarkId::new(method.to_string(), system.len()), &system, |b, s| {
-                b.iter(|| method.build(&s.positions, &s.cell, 9.5125))
-            });
+            group.bench_with_input(
+                BenchmarkId::new(method.to_string(), system.len()),
+                &system,
+                |b, s| b.iter(|| method.build(&s.positions, &s.cell, 9.5125)),
+            );
         }
     }
     group.finish();
 }
 
-criterion_group!(benches, builds);
+criterion_group!(
+    #[allow(missing_docs)]
+    benches,
+    builds
+);
 criterion_main!(benches);

@@ -43,8 +43,9 @@ impl Grid {
             }
         }
         let lengths: [f64; 3] = std::array::from_fn(|a| extent[a] * widths[a]);
-        let mut counts: [usize; 3] =
-            std::array::from_fn(|a| ((lengths[a] * BINS_PER_CUTOFF / cutoff).floor() as usize).max(1));
+        let mut counts: [usize; 3] = std::array::from_fn(|a| {
+            ((lengths[a] * BINS_PER_CUTOFF / cutoff).floor() as usize).max(1)
+        });
         // Sparse systems would ask for far more bins than atoms: coarsen.
         let max_bins = 27 + 2 * atoms.positions.len();
         while counts.iter().product::<usize>() > max_bins {

@@ -114,7 +114,13 @@ impl LennardJones {
             known: mixed.iter().map(Option::is_some).collect(),
             coefficients: mixed
                 .into_iter()
-                .map(|c| c.unwrap_or(Coefficients { c12: 0.0, c6: 0.0, shift: 0.0 }))
+                .map(|c| {
+                    c.unwrap_or(Coefficients {
+                        c12: 0.0,
+                        c6: 0.0,
+                        shift: 0.0,
+                    })
+                })
                 .collect(),
         })
     }
