@@ -1,5 +1,7 @@
 //! One Lennard-Jones evaluation (energy, forces, virial) on fcc argon, cutoff 2.5σ:
 //! ~1k and 32k atoms. Run: `cargo bench --bench lennard_jones`.
+// criterion's macros generate undocumented functions.
+#![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mlmd::bench::{fcc_argon, ARGON_EPSILON, ARGON_SIGMA};
@@ -43,9 +45,5 @@ fn evaluation(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(
-    #[allow(missing_docs)]
-    benches,
-    evaluation
-);
+criterion_group!(benches, evaluation);
 criterion_main!(benches);

@@ -1,5 +1,7 @@
 //! Neighbor-list builds on fcc argon (cutoff 8.5125 Å + 1 Å skin): ~1k, ~10k and ~100k atoms,
 //! each builder (brute force only at 1k). Run: `cargo bench --bench neighbors`.
+// criterion's macros generate undocumented functions.
+#![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mlmd::bench::fcc_argon;
@@ -29,9 +31,5 @@ fn builds(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(
-    #[allow(missing_docs)]
-    benches,
-    builds
-);
+criterion_group!(benches, builds);
 criterion_main!(benches);

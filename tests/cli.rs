@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fixture, matrix, mlmd, vectors, write_extxyz};
+use common::{assert_voigt_stress, fixture, matrix, mlmd, vectors, write_extxyz};
 use mlmd::cell::Cell;
 use mlmd::io::{read_structures, TrajectoryWriter};
 use mlmd::neighbors::NeighborMethod;
@@ -179,24 +179,12 @@ fn eval_reproduces_ase_and_lammps_through_the_cli() {
             assert!((f - r).amax() < 1e-10 * largest, "{case}: force");
         }
         let stress = matrix(&frame["stress"]);
-        let voigt: Vec<f64> = step0["virial_stress_voigt_eV_per_A3"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
-        let ours = [
-            stress[(0, 0)],
-            stress[(1, 1)],
-            stress[(2, 2)],
-            stress[(1, 2)],
-            stress[(0, 2)],
-            stress[(0, 1)],
-        ];
-        let scale = voigt.iter().map(|v| v.abs()).fold(0.0, f64::max);
-        for (a, b) in ours.iter().zip(&voigt) {
-            assert!((a - b).abs() < 1e-10 * scale, "{case}: stress");
-        }
+        assert_voigt_stress(
+            &stress,
+            &step0["virial_stress_voigt_eV_per_A3"],
+            1e-10,
+            case,
+        );
     }
     let (energy, forces) = cluster_energy_and_forces(&cluster, epsilon, sigma, cutoff);
     assert!((frames[2]["energy"].as_f64().unwrap() - energy).abs() < 1e-12 * energy.abs());

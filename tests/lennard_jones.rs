@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{cell, fixture, matrix, relative, vectors};
+use common::{assert_voigt_stress, cell, fixture, matrix, relative, vectors};
 use mlmd::cell::Cell;
 use mlmd::neighbors::NeighborMethod;
 use mlmd_potentials::{
@@ -71,21 +71,12 @@ fn energy_forces_and_virial_equal_ase_and_lammps() {
             }
             // ASE: stress = −virial/V, Voigt xx yy zz yz xz xy.
             let stress = -result.virial.unwrap() / cell.volume();
-            let voigt = step0["virial_stress_voigt_eV_per_A3"].as_array().unwrap();
-            let reference: Vec<f64> = voigt.iter().map(|v| v.as_f64().unwrap()).collect();
-            let ours = [
-                stress[(0, 0)],
-                stress[(1, 1)],
-                stress[(2, 2)],
-                stress[(1, 2)],
-                stress[(0, 2)],
-                stress[(0, 1)],
-            ];
-            let scale = reference.iter().map(|v| v.abs()).fold(0.0, f64::max);
-            for (a, b) in ours.iter().zip(&reference) {
-                assert!((a - b).abs() < 1e-10 * scale, "{case}: stress {a} vs {b}");
-            }
-            assert!((stress - stress.transpose()).amax() < 1e-14 * scale);
+            assert_voigt_stress(
+                &stress,
+                &step0["virial_stress_voigt_eV_per_A3"],
+                1e-10,
+                case,
+            );
         }
     }
 }

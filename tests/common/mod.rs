@@ -94,3 +94,33 @@ pub fn write_extxyz(
 pub fn relative(a: f64, b: f64, floor: f64) -> f64 {
     (a - b).abs() / b.abs().max(floor)
 }
+
+/// Asserts that a stress tensor equals an ASE Voigt stress (xx yy zz yz xz xy) within
+/// `tolerance` relative to its largest component, and is symmetric.
+pub fn assert_voigt_stress(stress: &Matrix3<f64>, voigt: &Value, tolerance: f64, label: &str) {
+    let reference: Vec<f64> = voigt
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let ours = [
+        stress[(0, 0)],
+        stress[(1, 1)],
+        stress[(2, 2)],
+        stress[(1, 2)],
+        stress[(0, 2)],
+        stress[(0, 1)],
+    ];
+    let scale = reference.iter().map(|v| v.abs()).fold(0.0, f64::max);
+    for (a, b) in ours.iter().zip(&reference) {
+        assert!(
+            (a - b).abs() < tolerance * scale,
+            "{label}: stress {a} vs {b}"
+        );
+    }
+    assert!(
+        (stress - stress.transpose()).amax() < 1e-14 * scale,
+        "{label}: asymmetric stress"
+    );
+}
