@@ -1,0 +1,28 @@
+//! e3nn-compatible equivariant building blocks on burn, generic over the backend: irreps,
+//! spherical harmonics, Wigner 3j, linear maps, tensor products, gates, radial bases and MACE's
+//! symmetric contraction. MACE and NequIP are assembled from these.
+
+mod forces;
+mod gate;
+mod irreps;
+mod linear;
+mod radial;
+mod spherical_harmonics;
+mod symmetric_contraction;
+pub mod tensor;
+mod tensor_product;
+mod wigner;
+
+pub use forces::{evaluate_with_autodiff, GraphInputs};
+pub use gate::{Activation, Gate};
+pub use irreps::{Irrep, Irreps, MulIrrep};
+pub use linear::Linear;
+pub use radial::{silu, BesselBasis, PolynomialCutoff, RadialMlp, SILU_NORMALIZE2MOM};
+pub use spherical_harmonics::{Normalization, SphericalHarmonics};
+pub use symmetric_contraction::{Contraction, ContractionOrder};
+pub use tensor::FloatType;
+pub use tensor_product::{
+    couples, ChannelwiseTensorProduct, ElementwiseTensorProduct, FullyConnectedTensorProduct,
+    Instruction,
+};
+pub use wigner::{wigner_3j, W3jConvention, W3jTable};
