@@ -19,15 +19,24 @@ pub struct ContractionOrder {
     pub weights: Vec<f64>,
 }
 
-/// The non-zero entries of U_ν and the per-order data on the device.
+/// Non-zeros of U handled together: bounds the `[N, C, chunk]` temporaries.
+const NONZEROS_PER_CHUNK: usize = 256;
+
+/// A run of non-zero entries of U_ν on the device.
 #[derive(Debug, Clone)]
-struct SparseOrder<B: Backend> {
+struct NonZeros<B: Backend> {
     /// Per feature slot ν: the feature index of each non-zero, `[nnz]`.
     features: Vec<Tensor<B, 1, Int>>,
     /// The k of each non-zero.
     k: Tensor<B, 1, Int>,
     /// `[nnz, M]`: value of each non-zero placed in its output component m.
     scatter: Tensor<B, 2>,
+}
+
+/// One correlation order on the device: U's non-zeros in chunks, and the weights.
+#[derive(Debug, Clone)]
+struct SparseOrder<B: Backend> {
+    chunks: Vec<NonZeros<B>>,
     /// `[n_elements, K, C]`.
     weights: Tensor<B, 3>,
 }
@@ -95,12 +104,20 @@ impl<B: Backend> Contraction<B> {
                     row[component] = value;
                     scatter_rows.extend(row);
                 }
-                let nnz = ks.len();
                 let n_elements = n_weights / (kk * channels);
+                let chunks = (0..ks.len())
+                    .step_by(NONZEROS_PER_CHUNK)
+                    .map(|start| {
+                        let end = (start + NONZEROS_PER_CHUNK).min(ks.len());
+                        NonZeros {
+                            features: features.iter().map(|f| indices(&f[start..end], device)).collect(),
+                            k: indices(&ks[start..end], device),
+                            scatter: tensor(&scatter_rows[start * m..end * m], [end - start, m], device, float),
+                        }
+                    })
+                    .collect();
                 Ok(SparseOrder {
-                    features: features.iter().map(|f| indices(f, device)).collect(),
-                    k: indices(&ks, device),
-                    scatter: tensor(&scatter_rows, [nnz, m], device, float),
+                    chunks,
                     weights: tensor(&order.weights, [n_elements, kk, channels], device, float),
                 })
             })
@@ -114,23 +131,21 @@ impl<B: Backend> Contraction<B> {
         let [n, c, _] = x.dims();
         let mut total: Option<Tensor<B, 2>> = None;
         for order in &self.orders {
-            // [n_el, K, C] → per node [N, K, C] → per non-zero [N, nnz, C] → [N, C, nnz].
-            let weights = order
-                .weights
-                .clone()
-                .select(0, elements.clone())
-                .select(1, order.k.clone())
-                .swap_dims(1, 2);
-            let mut product = weights;
-            for feature in &order.features {
-                product = product * x.clone().select(2, feature.clone());
+            // [n_el, K, C] → per node [N, K, C].
+            let node_weights = order.weights.clone().select(0, elements.clone());
+            for chunk in &order.chunks {
+                // Per non-zero [N, nnz, C] → [N, C, nnz], times the ν features of each.
+                let mut product = node_weights.clone().select(1, chunk.k.clone()).swap_dims(1, 2);
+                for feature in &chunk.features {
+                    product = product * x.clone().select(2, feature.clone());
+                }
+                let nnz = chunk.k.dims()[0];
+                let out = product.reshape([n * c, nnz]).matmul(chunk.scatter.clone());
+                total = Some(match total {
+                    Some(t) => t + out,
+                    None => out,
+                });
             }
-            let nnz = order.k.dims()[0];
-            let out = product.reshape([n * c, nnz]).matmul(order.scatter.clone());
-            total = Some(match total {
-                Some(t) => t + out,
-                None => out,
-            });
         }
         total
             .expect("at least one correlation order")
