@@ -9,7 +9,8 @@ use burn::tensor::{Tensor, TensorData};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use mlmd_potentials::equivariant::tensor::{indices, tensor};
 use mlmd_potentials::equivariant::{
-    ChannelwiseTensorProduct, Contraction, ContractionOrder, FloatType, Irreps, W3jConvention, W3jTable,
+    ChannelwiseTensorProduct, Contraction, ContractionOrder, FloatType, Irreps, W3jConvention,
+    W3jTable,
 };
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -29,14 +30,38 @@ fn tensor_product(c: &mut Criterion) {
     let hidden = Irreps::parse("128x0e+128x1o").expect("valid");
     let sh = Irreps::spherical_harmonics(3);
     let target = Irreps::parse("128x0e+128x1o+128x2e+128x3o").expect("valid");
-    let (mid, instructions) = ChannelwiseTensorProduct::<B>::mace_instructions(&hidden, &sh, &target);
+    let (mid, instructions) =
+        ChannelwiseTensorProduct::<B>::mace_instructions(&hidden, &sh, &target);
     let edges = 10_000;
     for float in [FloatType::F32, FloatType::F64] {
-        let tp = ChannelwiseTensorProduct::<B>::new(&hidden, &sh, &mid, &instructions, &W3jTable::new(W3jConvention::E3nn04), &device, float)
-            .expect("valid instructions");
-        let x1 = tensor::<B, 2>(&random(&mut rng, edges * hidden.dim()), [edges, hidden.dim()], &device, float);
-        let x2 = tensor::<B, 2>(&random(&mut rng, edges * sh.dim()), [edges, sh.dim()], &device, float);
-        let w = tensor::<B, 2>(&random(&mut rng, edges * tp.weight_numel()), [edges, tp.weight_numel()], &device, float);
+        let tp = ChannelwiseTensorProduct::<B>::new(
+            &hidden,
+            &sh,
+            &mid,
+            &instructions,
+            &W3jTable::new(W3jConvention::E3nn04),
+            &device,
+            float,
+        )
+        .expect("valid instructions");
+        let x1 = tensor::<B, 2>(
+            &random(&mut rng, edges * hidden.dim()),
+            [edges, hidden.dim()],
+            &device,
+            float,
+        );
+        let x2 = tensor::<B, 2>(
+            &random(&mut rng, edges * sh.dim()),
+            [edges, sh.dim()],
+            &device,
+            float,
+        );
+        let w = tensor::<B, 2>(
+            &random(&mut rng, edges * tp.weight_numel()),
+            [edges, tp.weight_numel()],
+            &device,
+            float,
+        );
         group.bench_function(BenchmarkId::new(format!("{float:?}"), edges), |b| {
             b.iter(|| tp.forward(x1.clone(), x2.clone(), w.clone()).into_data())
         });
@@ -45,8 +70,15 @@ fn tensor_product(c: &mut Criterion) {
 }
 
 /// U matrices of mace_small_a's 1o contraction: the same shapes as MACE-MP-0 medium's.
-fn mp0_orders(rng: &mut Xoshiro256PlusPlus, channels: usize, elements: usize) -> Vec<ContractionOrder> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/mace_small_a.compact.safetensors");
+fn mp0_orders(
+    rng: &mut Xoshiro256PlusPlus,
+    channels: usize,
+    elements: usize,
+) -> Vec<ContractionOrder> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/mace_small_a.compact.safetensors"
+    );
     let bytes = std::fs::read(path).expect("fixture present");
     let file = SafeTensors::deserialize(&bytes).expect("valid safetensors");
     let prefix = "products.0.symmetric_contractions.contractions.1";
@@ -54,16 +86,34 @@ fn mp0_orders(rng: &mut Xoshiro256PlusPlus, channels: usize, elements: usize) ->
     (1..=3)
         .map(|nu| {
             let shape_view = read(format!("{prefix}.U_matrix_{nu}.coo_shape"));
-            let shape: Vec<usize> = shape_view.data().chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")) as usize).collect();
-            let idx: Vec<usize> = read(format!("{prefix}.U_matrix_{nu}.coo_idx")).data().chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes")) as usize).collect();
-            let val: Vec<f64> = read(format!("{prefix}.U_matrix_{nu}.coo_val")).data().chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
+            let shape: Vec<usize> = shape_view
+                .data()
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")) as usize)
+                .collect();
+            let idx: Vec<usize> = read(format!("{prefix}.U_matrix_{nu}.coo_idx"))
+                .data()
+                .chunks_exact(4)
+                .map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes")) as usize)
+                .collect();
+            let val: Vec<f64> = read(format!("{prefix}.U_matrix_{nu}.coo_val"))
+                .data()
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect();
             let mut u = vec![0.0; shape.iter().product()];
             for (n, v) in val.iter().enumerate() {
-                let flat = (0..shape.len()).fold(0, |acc, a| acc * shape[a] + idx[n * shape.len() + a]);
+                let flat =
+                    (0..shape.len()).fold(0, |acc, a| acc * shape[a] + idx[n * shape.len() + a]);
                 u[flat] = *v;
             }
             let k = *shape.last().expect("rank ≥ 2");
-            ContractionOrder { nu, u_shape: shape, u, weights: random(rng, elements * k * channels) }
+            ContractionOrder {
+                nu,
+                u_shape: shape,
+                u,
+                weights: random(rng, elements * k * channels),
+            }
         })
         .collect()
 }
@@ -77,8 +127,13 @@ fn symmetric_contraction(c: &mut Criterion) {
     let orders = mp0_orders(&mut rng, channels, elements);
     let species: Vec<u32> = (0..nodes).map(|i| (i % elements) as u32).collect();
     for float in [FloatType::F32, FloatType::F64] {
-        let contraction = Contraction::<B>::new(3, 16, channels, &orders, &device, float).expect("valid U");
-        let data = TensorData::new(random(&mut rng, nodes * channels * 16), [nodes, channels, 16]).convert_dtype(float.dtype());
+        let contraction =
+            Contraction::<B>::new(3, 16, channels, &orders, &device, float).expect("valid U");
+        let data = TensorData::new(
+            random(&mut rng, nodes * channels * 16),
+            [nodes, channels, 16],
+        )
+        .convert_dtype(float.dtype());
         let x = Tensor::<B, 3>::from_data(data, (&device, float.dtype()));
         let elements = indices::<B>(&species, &device);
         group.bench_function(BenchmarkId::new(format!("{float:?}"), nodes), |b| {

@@ -20,7 +20,12 @@ fn gate_equals_nequip_layer0_nonlinearity() {
         gated: Irreps::parse("8x1o+8x2e").unwrap(),
     };
     assert_eq!(gate.dim_in(), shape[1]);
-    let x = tensor::<Flex, 2>(input, [shape[0], shape[1]], &Default::default(), FloatType::F64);
+    let x = tensor::<Flex, 2>(
+        input,
+        [shape[0], shape[1]],
+        &Default::default(),
+        FloatType::F64,
+    );
     let ours = to_host(gate.forward(x));
     let difference = max_difference(&ours, expected);
     assert!(difference < 1e-12, "{difference:e}");

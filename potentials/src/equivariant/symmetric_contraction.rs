@@ -110,9 +110,17 @@ impl<B: Backend> Contraction<B> {
                     .map(|start| {
                         let end = (start + NONZEROS_PER_CHUNK).min(ks.len());
                         NonZeros {
-                            features: features.iter().map(|f| indices(&f[start..end], device)).collect(),
+                            features: features
+                                .iter()
+                                .map(|f| indices(&f[start..end], device))
+                                .collect(),
                             k: indices(&ks[start..end], device),
-                            scatter: tensor(&scatter_rows[start * m..end * m], [end - start, m], device, float),
+                            scatter: tensor(
+                                &scatter_rows[start * m..end * m],
+                                [end - start, m],
+                                device,
+                                float,
+                            ),
                         }
                     })
                     .collect();
@@ -135,7 +143,10 @@ impl<B: Backend> Contraction<B> {
             let node_weights = order.weights.clone().select(0, elements.clone());
             for chunk in &order.chunks {
                 // Per non-zero [N, nnz, C] → [N, C, nnz], times the ν features of each.
-                let mut product = node_weights.clone().select(1, chunk.k.clone()).swap_dims(1, 2);
+                let mut product = node_weights
+                    .clone()
+                    .select(1, chunk.k.clone())
+                    .swap_dims(1, 2);
                 for feature in &chunk.features {
                     product = product * x.clone().select(2, feature.clone());
                 }
