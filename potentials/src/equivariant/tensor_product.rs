@@ -29,6 +29,8 @@ pub fn couples(a: Irrep, b: Irrep, c: Irrep) -> bool {
 #[derive(Debug, Clone)]
 struct PathData<B: Backend> {
     instruction: Instruction,
+    /// Column offsets of the path's blocks in input 1 and input 2.
+    offsets: [usize; 2],
     w3j: Tensor<B, 2>,
 }
 
@@ -51,6 +53,7 @@ impl<B: Backend> Paths<B> {
         device: &B::Device,
         float: FloatType,
     ) -> Result<Self, PotentialError> {
+        let (slices1, slices2) = (irreps_in1.slices(), irreps_in2.slices());
         let paths = instructions
             .iter()
             .map(|&instruction| {
@@ -84,6 +87,7 @@ impl<B: Backend> Paths<B> {
                 }
                 Ok(PathData {
                     instruction,
+                    offsets: [slices1[instruction.input1].0, slices2[instruction.input2].0],
                     w3j: tensor(&permuted, [d2, d1 * d3], device, float),
                 })
             })
@@ -98,29 +102,17 @@ impl<B: Backend> Paths<B> {
 
     /// `[n, mul1, mul2, d3]` for one path.
     fn couple(&self, path: &PathData<B>, x1: &Tensor<B, 2>, x2: &Tensor<B, 2>) -> Tensor<B, 4> {
-        let [n, _] = x1.dims();
         let i = path.instruction;
-        let (a, b, c) = (
-            self.irreps_in1.0[i.input1],
-            self.irreps_in2.0[i.input2],
-            self.irreps_out.0[i.output],
-        );
-        let (d1, d2, d3) = (a.ir.dim(), b.ir.dim(), c.ir.dim());
-        let o1 = self.irreps_in1.slices()[i.input1].0;
-        let o2 = self.irreps_in2.slices()[i.input2].0;
-        let y = x2
-            .clone()
-            .narrow(1, o2, b.dim())
-            .reshape([n * b.mul, d2])
-            .matmul(path.w3j.clone())
-            .reshape([n, b.mul, d1, d3])
-            .swap_dims(1, 2)
-            .reshape([n, d1, b.mul * d3]);
-        x1.clone()
-            .narrow(1, o1, a.dim())
-            .reshape([n, a.mul, d1])
-            .matmul(y)
-            .reshape([n, a.mul, b.mul, d3])
+        let (a, b) = (self.irreps_in1.0[i.input1], self.irreps_in2.0[i.input2]);
+        let x1 = x1.clone().narrow(1, path.offsets[0], a.dim());
+        let x2 = x2.clone().narrow(1, path.offsets[1], b.dim());
+        couple_blocks(
+            x1,
+            x2,
+            [a.mul, b.mul],
+            self.irreps_out.0[i.output].ir.dim(),
+            &path.w3j,
+        )
     }
 
     /// Sums path outputs `[n, mul_out · d3]` into the output layout (zeros for empty blocks).
@@ -141,6 +133,29 @@ impl<B: Backend> Paths<B> {
             .collect();
         Tensor::cat(blocks, 1)
     }
+}
+
+/// `z[n, u, v, k] = Σ_ij x1[n, u, i] x2[n, v, j] C[i, j, k]` for blocks `x1 [n, mul1 · d1]`,
+/// `x2 [n, mul2 · d2]` and `w3j` = C as `[d2, d1 · d3]`.
+fn couple_blocks<B: Backend>(
+    x1: Tensor<B, 2>,
+    x2: Tensor<B, 2>,
+    [mul1, mul2]: [usize; 2],
+    d3: usize,
+    w3j: &Tensor<B, 2>,
+) -> Tensor<B, 4> {
+    let [n, width1] = x1.dims();
+    let [_, width2] = x2.dims();
+    let (d1, d2) = (width1 / mul1, width2 / mul2);
+    let y = x2
+        .reshape([n * mul2, d2])
+        .matmul(w3j.clone())
+        .reshape([n, mul2, d1, d3])
+        .swap_dims(1, 2)
+        .reshape([n, d1, mul2 * d3]);
+    x1.reshape([n, mul1, d1])
+        .matmul(y)
+        .reshape([n, mul1, mul2, d3])
 }
 
 fn accumulate<B: Backend>(slot: &mut Option<Tensor<B, 2>>, value: Tensor<B, 2>) {
@@ -454,39 +469,17 @@ impl<B: Backend> ElementwiseTensorProduct<B> {
                 self.paths.irreps_in1.0[i.input1],
                 self.paths.irreps_in2.0[i.input2],
             );
-            let (o1, o2) = (
-                self.paths.irreps_in1.slices()[i.input1].0,
-                self.paths.irreps_in2.slices()[i.input2].0,
-            );
-            // Channels become rows: [N · mul, d].
+            // Channels become rows: [N · mul, d], one channel each.
             let rows1 = x1
                 .clone()
-                .narrow(1, o1, a.dim())
+                .narrow(1, path.offsets[0], a.dim())
                 .reshape([n * a.mul, a.ir.dim()]);
             let rows2 = x2
                 .clone()
-                .narrow(1, o2, b.dim())
+                .narrow(1, path.offsets[1], b.dim())
                 .reshape([n * b.mul, b.ir.dim()]);
-            let single = Paths {
-                irreps_in1: Irreps(vec![MulIrrep { mul: 1, ir: a.ir }]),
-                irreps_in2: Irreps(vec![MulIrrep { mul: 1, ir: b.ir }]),
-                irreps_out: Irreps(vec![MulIrrep {
-                    mul: 1,
-                    ir: self.paths.irreps_out.0[i.output].ir,
-                }]),
-                paths: Vec::new(),
-            };
-            let local = PathData {
-                instruction: Instruction {
-                    input1: 0,
-                    input2: 0,
-                    output: 0,
-                    ..i
-                },
-                w3j: path.w3j.clone(),
-            };
-            let z = single.couple(&local, &rows1, &rows2);
             let d3 = self.paths.irreps_out.0[i.output].ir.dim();
+            let z = couple_blocks(rows1, rows2, [1, 1], d3, &path.w3j);
             accumulate(&mut outputs[i.output], z.reshape([n, a.mul * d3]));
         }
         self.paths.assemble(n, outputs, &x1)
