@@ -17,6 +17,8 @@ pub struct FrameResult {
     pub forces: Vec<[f64; 3]>,
     /// Stress σ = (1/V) ∂E/∂ε (ASE's sign), eV/Å³; `None` unless all three axes are periodic.
     pub stress: Option<[[f64; 3]; 3]>,
+    /// Per-atom energies, eV, for potentials that define them (ML models); `None` otherwise.
+    pub energies: Option<Vec<f64>>,
 }
 
 /// The JSON document `mlmd eval` writes.
@@ -90,5 +92,6 @@ fn evaluate_structure(potential: &mut dyn Potential, structure: &Structure) -> R
         energy: evaluation.energy,
         forces: evaluation.forces.iter().map(|f| [f.x, f.y, f.z]).collect(),
         stress,
+        energies: evaluation.energies,
     })
 }

@@ -11,7 +11,9 @@ use crate::observers::{ThermoLog, TrajectoryObserver};
 use crate::simulation::Simulation;
 use crate::system::System;
 use mlmd_integrators::{maxwell_boltzmann, Integrator, Langevin, VelocityVerlet};
-use mlmd_potentials::{LennardJones, LennardJonesPair, Pairwise, Potential};
+use mlmd_potentials::{
+    mace, ComputeDevice, FloatType, LennardJones, LennardJonesPair, Pairwise, Potential,
+};
 use nalgebra::{Matrix3, Vector3};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -81,6 +83,39 @@ pub enum PotentialInput {
         /// ε and σ per element pair; unlisted pairs use Lorentz-Berthelot mixing.
         pairs: Vec<PairInput>,
     },
+    /// A MACE model exported by `scripts/export_mace.py`.
+    Mace {
+        /// The exported `.safetensors` file, relative to the input file.
+        model: PathBuf,
+        /// Precision of the network (default float32).
+        #[serde(default)]
+        dtype: DtypeInput,
+        /// Where the network runs (default cpu).
+        #[serde(default)]
+        device: DeviceInput,
+    },
+}
+
+/// `potential.dtype` of an ML potential.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DtypeInput {
+    /// 32-bit floats: the fast path.
+    #[default]
+    Float32,
+    /// 64-bit floats: reference precision.
+    Float64,
+}
+
+/// `potential.device` of an ML potential.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceInput {
+    /// The CPU.
+    #[default]
+    Cpu,
+    /// The first CUDA GPU (mlmd built with `--features cuda`).
+    Cuda,
 }
 
 /// One `[[potential.pairs]]` entry.
@@ -320,6 +355,22 @@ impl Input {
                 let lj = LennardJones::new(&pairs, *cutoff, *shift)
                     .map_err(|e| self.error(format!("potential: {e}")))?;
                 Ok(Box::new(Pairwise::new(lj)))
+            }
+            PotentialInput::Mace {
+                model,
+                dtype,
+                device,
+            } => {
+                let float = match dtype {
+                    DtypeInput::Float32 => FloatType::F32,
+                    DtypeInput::Float64 => FloatType::F64,
+                };
+                let device = match device {
+                    DeviceInput::Cpu => ComputeDevice::Cpu,
+                    DeviceInput::Cuda => ComputeDevice::Cuda,
+                };
+                mace::load_potential(&self.resolve(model), device, float)
+                    .map_err(|e| self.error(format!("potential: {e}")))
             }
         }
     }

@@ -5,11 +5,18 @@
 //! [`Evaluation`]. The engine owns the simulation; a potential only computes, as a LAMMPS pair
 //! style does.
 
+mod device;
 pub mod equivariant;
 mod graph;
+pub mod mace;
 pub mod pair;
 mod potential;
 
+#[cfg(feature = "cuda")]
+pub use device::CudaBackend;
+pub use device::{ComputeDevice, CpuBackend};
+pub use equivariant::FloatType;
 pub use graph::AtomicGraph;
+pub use mace::Mace;
 pub use pair::{LennardJones, LennardJonesPair, PairPotential, Pairwise};
 pub use potential::{Evaluation, Potential, PotentialError, Request};

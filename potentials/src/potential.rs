@@ -35,6 +35,9 @@ pub struct Evaluation {
     /// Virial W = −∂E/∂ε (ε the symmetric strain), eV; equals Σ r⊗F for pair potentials,
     /// LAMMPS' sign. The stress is −W/V. `None` if not requested.
     pub virial: Option<Matrix3<f64>>,
+    /// Per-atom energies summing to `energy`, eV, for potentials that define them (ML models);
+    /// `None` otherwise.
+    pub energies: Option<Vec<f64>>,
 }
 
 /// Why a potential could not evaluate a graph.
@@ -47,6 +50,14 @@ pub enum PotentialError {
         element: u8,
         /// Index of the first atom of that element.
         atom: usize,
+    },
+    /// A model file that cannot be read or does not describe a supported model.
+    #[error("model file {path}: {message}")]
+    ModelFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        message: String,
     },
     /// Anything else the potential refuses, with its reason.
     #[error("{0}")]

@@ -112,9 +112,9 @@ impl TestEnergy {
         let summed = Tensor::<B, 2>::zeros([n, width], (&device, self.float.dtype()))
             .select_assign(0, inputs.receivers.clone(), messages, IndexingUpdateOp::Add);
         let features = self.linear.forward(summed);
-        let scalars = features.clone().narrow(1, 0, 4).sum();
-        let norms = (features.clone() * features).sum().mul_scalar(0.3);
-        Ok(scalars + norms)
+        let scalars = features.clone().narrow(1, 0, 4).sum_dim(1);
+        let norms = (features.clone() * features).sum_dim(1).mul_scalar(0.3);
+        Ok((scalars + norms).reshape([n]))
     }
 }
 

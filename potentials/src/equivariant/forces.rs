@@ -26,15 +26,15 @@ pub struct GraphInputs<B: AutodiffBackend> {
     pub n_atoms: usize,
 }
 
-/// Evaluates `energy` (a `[1]` tensor) on the graph's edges shorter than `cutoff` and, as
-/// `request` asks, its forces and virial, returned in f64.
+/// Evaluates `energies` (per-atom energies, a `[N]` tensor) on the graph's edges shorter than
+/// `cutoff` and, as `request` asks, the forces and virial of their sum, returned in f64.
 pub fn evaluate_with_autodiff<B: AutodiffBackend>(
     graph: &AtomicGraph<'_>,
     cutoff: f64,
     request: Request,
     device: &B::Device,
     float: FloatType,
-    energy: impl FnOnce(&GraphInputs<B>) -> Result<Tensor<B, 1>, PotentialError>,
+    energies: impl FnOnce(&GraphInputs<B>) -> Result<Tensor<B, 1>, PotentialError>,
 ) -> Result<Evaluation, PotentialError> {
     let n_atoms = graph.len();
     let mut edges = Vec::new();
@@ -73,13 +73,16 @@ pub fn evaluate_with_autodiff<B: AutodiffBackend>(
         edges,
         n_atoms,
     };
-    let total = energy(&inputs)?;
-    let value = to_host(total.clone().detach())[0];
+    let per_atom = energies(&inputs)?;
+    let total = per_atom.clone().sum();
+    let per_atom = to_host(per_atom.detach());
+    let value = per_atom.iter().sum();
     if !request.forces && !request.virial {
         return Ok(Evaluation {
             energy: value,
             forces: Vec::new(),
             virial: None,
+            energies: Some(per_atom),
         });
     }
     let gradients = total.backward();
@@ -105,5 +108,6 @@ pub fn evaluate_with_autodiff<B: AutodiffBackend>(
         energy: value,
         forces,
         virial,
+        energies: Some(per_atom),
     })
 }

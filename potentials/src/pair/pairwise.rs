@@ -149,6 +149,7 @@ impl<P: PairPotential> Potential for Pairwise<P> {
             energy,
             forces,
             virial: request.virial.then_some(virial),
+            energies: None,
         })
     }
 }

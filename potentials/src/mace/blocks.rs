@@ -1,0 +1,411 @@
+//! MACE's interaction, product and readout blocks, loaded from a model file under mace-torch's
+//! module names (`interactions.i`, `products.i`, `readouts.i`).
+
+use super::config::{InteractionConfig, ProductConfig, ReadoutConfig};
+use super::file::ModelFile;
+use crate::equivariant::tensor::FloatType;
+use crate::equivariant::{
+    silu, ChannelwiseTensorProduct, Contraction, ContractionOrder, FullyConnectedTensorProduct,
+    Irreps, Linear, RadialMlp, W3jTable,
+};
+use crate::PotentialError;
+use burn::tensor::{backend::Backend, IndexingUpdateOp, Int, Tensor};
+
+/// Irreps from the metadata, or an error naming the field.
+pub fn parse_irreps(file: &ModelFile, text: &str, field: &str) -> Result<Irreps, PotentialError> {
+    Irreps::parse(text).map_err(|e| file.error(format!("{field}: {e}")))
+}
+
+/// An e3nn `Linear` from tensor `{name}.weight`.
+pub fn load_linear<B: Backend>(
+    file: &ModelFile,
+    name: &str,
+    irreps_in: &Irreps,
+    irreps_out: &Irreps,
+    device: &B::Device,
+    float: FloatType,
+) -> Result<Linear<B>, PotentialError> {
+    Linear::new(
+        irreps_in,
+        irreps_out,
+        file.values(&format!("{name}.weight"))?,
+        device,
+        float,
+    )
+    .map_err(|e| file.error(format!("{name}: {e}")))
+}
+
+/// The graph data every interaction reads: edge harmonics and radial features, and the edges.
+#[derive(Debug, Clone)]
+pub struct EdgeFeatures<B: Backend> {
+    /// `[E, sh dim]` spherical harmonics of the edge vectors.
+    pub harmonics: Tensor<B, 2>,
+    /// `[E, num_bessel]` radial embedding.
+    pub radial: Tensor<B, 2>,
+    /// `[E]` senders.
+    pub senders: Tensor<B, 1, Int>,
+    /// `[E]` receivers.
+    pub receivers: Tensor<B, 1, Int>,
+}
+
+/// `RealAgnosticResidualInteractionBlock` (residual) or `RealAgnosticInteractionBlock`.
+#[derive(Debug, Clone)]
+pub struct Interaction<B: Backend> {
+    residual: bool,
+    linear_up: Linear<B>,
+    conv_tp_weights: RadialMlp<B>,
+    conv_tp: ChannelwiseTensorProduct<B>,
+    linear: Linear<B>,
+    skip_tp: FullyConnectedTensorProduct<B>,
+    avg_num_neighbors: f64,
+    /// Irreps of the message handed to the product block.
+    message_irreps: Irreps,
+}
+
+impl<B: Backend> Interaction<B> {
+    /// `interactions.{index}` of the file.
+    #[allow(clippy::too_many_arguments)]
+    pub fn load(
+        file: &ModelFile,
+        index: usize,
+        config: &InteractionConfig,
+        sh_irreps: &Irreps,
+        node_attrs_irreps: &Irreps,
+        w3j: &W3jTable,
+        device: &B::Device,
+        float: FloatType,
+    ) -> Result<Self, PotentialError> {
+        let name = format!("interactions.{index}");
+        let irreps = |text: &str, field: &str| parse_irreps(file, text, &format!("{name}.{field}"));
+        let node_feats = irreps(&config.node_feats_irreps, "node_feats_irreps")?;
+        let up = irreps(&config.linear_up_irreps, "linear_up_irreps")?;
+        let target = irreps(&config.linear_irreps, "linear_irreps")?;
+        let skip_out = irreps(&config.skip_tp_irreps, "skip_tp_irreps")?;
+        let linear_up = load_linear(
+            file,
+            &format!("{name}.linear_up"),
+            &node_feats,
+            &up,
+            device,
+            float,
+        )?;
+        let (mid, instructions) =
+            ChannelwiseTensorProduct::<B>::mace_instructions(&up, sh_irreps, &target);
+        if mid.to_string() != irreps(&config.conv_tp_irreps, "conv_tp_irreps")?.to_string() {
+            return Err(file.error(format!(
+                "{name}.conv_tp: MACE's instruction rule gives {mid}, the file says {}",
+                config.conv_tp_irreps
+            )));
+        }
+        let conv_tp =
+            ChannelwiseTensorProduct::new(&up, sh_irreps, &mid, &instructions, w3j, device, float)
+                .map_err(|e| file.error(format!("{name}.conv_tp: {e}")))?;
+        let layers =
+            (0..config.radial_mlp.layers)
+                .map(|k| {
+                    let key = format!("{name}.conv_tp_weights.layer{k}.weight");
+                    let t = file.tensor(&key)?;
+                    match t.shape[..] {
+                        [h_in, h_out] => Ok((t.values.clone(), h_in, h_out)),
+                        _ => Err(file
+                            .error(format!("{key} should be a matrix, has shape {:?}", t.shape))),
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+        if layers.last().map(|l| l.2) != Some(conv_tp.weight_numel()) {
+            return Err(file.error(format!(
+                "{name}.conv_tp_weights does not end in the {} weights conv_tp needs",
+                conv_tp.weight_numel()
+            )));
+        }
+        let conv_tp_weights = RadialMlp::new(
+            &layers,
+            config.radial_mlp.activation_constant,
+            device,
+            float,
+        );
+        let linear = load_linear(
+            file,
+            &format!("{name}.linear"),
+            &mid,
+            &target,
+            device,
+            float,
+        )?;
+        let skip_in = if config.residual {
+            &node_feats
+        } else {
+            &target
+        };
+        let skip_tp = FullyConnectedTensorProduct::new(
+            skip_in,
+            node_attrs_irreps,
+            &skip_out,
+            file.values(&format!("{name}.skip_tp.weight"))?,
+            w3j,
+            device,
+            float,
+        )
+        .map_err(|e| file.error(format!("{name}.skip_tp: {e}")))?;
+        Ok(Self {
+            residual: config.residual,
+            linear_up,
+            conv_tp_weights,
+            conv_tp,
+            linear,
+            skip_tp,
+            avg_num_neighbors: config.avg_num_neighbors,
+            message_irreps: if config.residual { target } else { skip_out },
+        })
+    }
+
+    /// Node features `[N, in]` → (message reshaped to `[N, C, Σ(2l+1)]`, skip connection of a
+    /// residual block).
+    pub fn forward(
+        &self,
+        node_feats: Tensor<B, 2>,
+        node_attrs: Tensor<B, 2>,
+        edges: Option<&EdgeFeatures<B>>,
+    ) -> (Tensor<B, 3>, Option<Tensor<B, 2>>) {
+        let [n, _] = node_feats.dims();
+        let sc = self
+            .residual
+            .then(|| self.skip_tp.forward(node_feats.clone(), node_attrs.clone()));
+        let up = self.linear_up.forward(node_feats);
+        let width = self.conv_tp.irreps_out().dim();
+        let summed = Tensor::<B, 2>::zeros([n, width], (&up.device(), up.dtype()));
+        let summed = match edges {
+            Some(edges) => {
+                let messages = self.conv_tp.forward(
+                    up.select(0, edges.senders.clone()),
+                    edges.harmonics.clone(),
+                    self.conv_tp_weights.forward(edges.radial.clone()),
+                );
+                summed.select_assign(0, edges.receivers.clone(), messages, IndexingUpdateOp::Add)
+            }
+            None => summed,
+        };
+        let mut message = self
+            .linear
+            .forward(summed)
+            // Not div_scalar: burn 0.21's backward of div_scalar uses an f32 reciprocal.
+            .mul_scalar(1.0 / self.avg_num_neighbors);
+        if !self.residual {
+            message = self.skip_tp.forward(message, node_attrs);
+        }
+        (reshape_irreps(message, &self.message_irreps), sc)
+    }
+}
+
+/// mace-torch's `reshape_irreps`: `[N, Σ mul (2l+1)]` (e3nn's mul-major layout, every block
+/// of multiplicity C) → `[N, C, Σ (2l+1)]`.
+fn reshape_irreps<B: Backend>(x: Tensor<B, 2>, irreps: &Irreps) -> Tensor<B, 3> {
+    let [n, _] = x.dims();
+    let blocks = irreps
+        .0
+        .iter()
+        .zip(irreps.slices())
+        .map(|(block, (start, len))| {
+            x.clone()
+                .narrow(1, start, len)
+                .reshape([n, block.mul, block.ir.dim()])
+        })
+        .collect();
+    Tensor::cat(blocks, 2)
+}
+
+/// `EquivariantProductBasisBlock`: symmetric contraction, linear, and the skip connection.
+#[derive(Debug, Clone)]
+pub struct Product<B: Backend> {
+    contractions: Vec<Contraction<B>>,
+    linear: Linear<B>,
+    use_sc: bool,
+}
+
+impl<B: Backend> Product<B> {
+    /// `products.{index}` of the file.
+    pub fn load(
+        file: &ModelFile,
+        index: usize,
+        config: &ProductConfig,
+        n_elements: usize,
+        device: &B::Device,
+        float: FloatType,
+    ) -> Result<Self, PotentialError> {
+        let name = format!("products.{index}");
+        let irreps = |text: &str, field: &str| parse_irreps(file, text, &format!("{name}.{field}"));
+        let irreps_in = irreps(&config.irreps_in, "irreps_in")?;
+        let irreps_out = irreps(&config.irreps_out, "irreps_out")?;
+        let features = irreps(&config.linear_irreps, "linear_irreps")?;
+        let channels = irreps_in.0.first().map_or(0, |b| b.mul);
+        if irreps_in.0.iter().any(|b| b.mul != channels)
+            || irreps_out.0.iter().any(|b| b.mul != channels)
+        {
+            return Err(file.error(format!(
+                "{name}: the symmetric contraction needs one multiplicity, got {irreps_in} -> \
+                 {irreps_out}"
+            )));
+        }
+        if config.correlations.len() != irreps_out.len() {
+            return Err(file.error(format!(
+                "{name}: {} correlations for {} output irreps",
+                config.correlations.len(),
+                irreps_out.len()
+            )));
+        }
+        let d: usize = irreps_in.0.iter().map(|b| b.ir.dim()).sum();
+        let contractions = irreps_out
+            .0
+            .iter()
+            .zip(&config.correlations)
+            .enumerate()
+            .map(|(c, (block, &correlation))| {
+                let prefix = format!("{name}.symmetric_contractions.contractions.{c}");
+                let orders = (1..=correlation)
+                    .map(|nu| {
+                        // mace-torch: weights_max ↔ ν = correlation, weights.j ↔ ν = correlation − 1 − j.
+                        let weights = if nu == correlation {
+                            "weights_max".to_string()
+                        } else {
+                            format!("weights.{}", correlation - 1 - nu)
+                        };
+                        let u = file.tensor(&format!("{prefix}.U_matrix_{nu}"))?;
+                        Ok(ContractionOrder {
+                            nu,
+                            u_shape: u.shape.clone(),
+                            u: u.values.clone(),
+                            weights: file.values(&format!("{prefix}.{weights}"))?.to_vec(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, PotentialError>>()?;
+                if orders.iter().any(|o| o.weights.len() % n_elements != 0) {
+                    return Err(file.error(format!(
+                        "{prefix}: weights do not match {n_elements} elements"
+                    )));
+                }
+                Contraction::new(block.ir.dim(), d, channels, &orders, device, float)
+                    .map_err(|e| file.error(format!("{prefix}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            contractions,
+            linear: load_linear(
+                file,
+                &format!("{name}.linear"),
+                &irreps_out,
+                &features,
+                device,
+                float,
+            )?,
+            use_sc: config.use_sc,
+        })
+    }
+
+    /// `[N, C, D]` message, `[N]` element indices, skip connection → node features.
+    pub fn forward(
+        &self,
+        message: Tensor<B, 3>,
+        elements: Tensor<B, 1, Int>,
+        sc: Option<Tensor<B, 2>>,
+    ) -> Tensor<B, 2> {
+        let contracted = self
+            .contractions
+            .iter()
+            .map(|c| c.forward(message.clone(), elements.clone()))
+            .collect();
+        let out = self.linear.forward(Tensor::cat(contracted, 1));
+        match sc {
+            Some(sc) if self.use_sc => out + sc,
+            _ => out,
+        }
+    }
+}
+
+/// `LinearReadoutBlock` or `NonLinearReadoutBlock`: node features → `[N, 1]` energies.
+#[derive(Debug, Clone)]
+pub enum Readout<B: Backend> {
+    /// `linear`.
+    Linear(Linear<B>),
+    /// `linear_2(c · silu(linear_1(x)))`.
+    NonLinear {
+        /// `linear_1`.
+        hidden: Linear<B>,
+        /// normalize2mom constant c.
+        constant: f64,
+        /// `linear_2`.
+        output: Linear<B>,
+    },
+}
+
+impl<B: Backend> Readout<B> {
+    /// `readouts.{index}` of the file.
+    pub fn load(
+        file: &ModelFile,
+        index: usize,
+        config: &ReadoutConfig,
+        device: &B::Device,
+        float: FloatType,
+    ) -> Result<Self, PotentialError> {
+        let name = format!("readouts.{index}");
+        let irreps_in = parse_irreps(file, &config.irreps_in, &format!("{name}.irreps_in"))?;
+        let scalar = Irreps::parse("1x0e").expect("valid irreps");
+        match config.class.as_str() {
+            "linear" => Ok(Readout::Linear(load_linear(
+                file,
+                &format!("{name}.linear"),
+                &irreps_in,
+                &scalar,
+                device,
+                float,
+            )?)),
+            "nonlinear" => {
+                let missing = |field: &str| file.error(format!("{name}: no {field}"));
+                let hidden_irreps = config
+                    .hidden_irreps
+                    .as_deref()
+                    .ok_or_else(|| missing("hidden_irreps"))?;
+                let hidden_irreps =
+                    parse_irreps(file, hidden_irreps, &format!("{name}.hidden_irreps"))?;
+                if hidden_irreps.0.iter().any(|b| b.ir.l != 0 || b.ir.p != 1) {
+                    return Err(file.error(format!(
+                        "{name}: only scalar hidden irreps are supported, got {hidden_irreps}"
+                    )));
+                }
+                Ok(Readout::NonLinear {
+                    hidden: load_linear(
+                        file,
+                        &format!("{name}.linear_1"),
+                        &irreps_in,
+                        &hidden_irreps,
+                        device,
+                        float,
+                    )?,
+                    constant: config
+                        .activation_constant
+                        .ok_or_else(|| missing("activation_constant"))?,
+                    output: load_linear(
+                        file,
+                        &format!("{name}.linear_2"),
+                        &hidden_irreps,
+                        &scalar,
+                        device,
+                        float,
+                    )?,
+                })
+            }
+            other => Err(file.error(format!("{name}: unsupported readout class '{other}'"))),
+        }
+    }
+
+    /// Node features → `[N, 1]`.
+    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        match self {
+            Readout::Linear(linear) => linear.forward(x),
+            Readout::NonLinear {
+                hidden,
+                constant,
+                output,
+            } => output.forward(silu(hidden.forward(x)).mul_scalar(*constant)),
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! MACE models exported from mace-torch by `scripts/export_mace.py`: the file format, the
+//! network assembled from the equivariant blocks, and the [`Potential`] that runs it with
+//! autodiff forces and virial on any burn backend.
+
+mod blocks;
+mod config;
+mod file;
+mod model;
+mod radial;
+
+pub use config::{MaceConfig, FORMAT, FORMAT_VERSION};
+pub use file::{read_safetensors, HostTensor, ModelFile};
+pub use model::{MaceGraph, MaceModel};
+
+use crate::equivariant::tensor::FloatType;
+use crate::equivariant::{evaluate_with_autodiff, GraphInputs};
+use crate::{AtomicGraph, Evaluation, Potential, PotentialError, Request};
+use burn::tensor::backend::AutodiffBackend;
+use std::path::Path;
+
+/// A MACE model as an mlmd [`Potential`].
+#[derive(Debug)]
+pub struct Mace<B: AutodiffBackend> {
+    model: MaceModel<B>,
+    device: B::Device,
+    float: FloatType,
+}
+
+impl<B: AutodiffBackend> Mace<B> {
+    /// Loads the model file at `path` onto `device`, computing in `float`.
+    pub fn load(path: &Path, device: B::Device, float: FloatType) -> Result<Self, PotentialError> {
+        let file = ModelFile::read(path)?;
+        Ok(Self {
+            model: MaceModel::load(&file, &device, float)?,
+            device,
+            float,
+        })
+    }
+
+    /// The network.
+    pub fn model(&self) -> &MaceModel<B> {
+        &self.model
+    }
+
+    fn element_index(&self, z: u8) -> Option<u32> {
+        self.model
+            .atomic_numbers()
+            .iter()
+            .position(|&known| known == z)
+            .map(|i| i as u32)
+    }
+}
+
+impl<B: AutodiffBackend> Potential for Mace<B> {
+    fn cutoff(&self) -> f64 {
+        self.model.r_max()
+    }
+
+    fn species(&self) -> Option<Vec<u8>> {
+        Some(self.model.atomic_numbers().to_vec())
+    }
+
+    fn check_species(&self, species: &[u8]) -> Result<(), PotentialError> {
+        match species
+            .iter()
+            .position(|&z| self.element_index(z).is_none())
+        {
+            Some(atom) => Err(PotentialError::UnknownSpecies {
+                element: species[atom],
+                atom,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn compute(
+        &mut self,
+        graph: &AtomicGraph<'_>,
+        request: Request,
+    ) -> Result<Evaluation, PotentialError> {
+        self.check_species(graph.species)?;
+        let elements: Vec<u32> = graph
+            .species
+            .iter()
+            .map(|&z| self.element_index(z).expect("species checked"))
+            .collect();
+        let model = &self.model;
+        evaluate_with_autodiff(
+            graph,
+            model.r_max(),
+            request,
+            &self.device,
+            self.float,
+            |inputs: &GraphInputs<B>| {
+                let mace_graph = MaceGraph {
+                    vectors: inputs.vectors.clone(),
+                    senders: inputs.senders.clone(),
+                    receivers: inputs.receivers.clone(),
+                    edge_species: inputs
+                        .edges
+                        .iter()
+                        .map(|&(s, r)| (graph.species[s as usize], graph.species[r as usize]))
+                        .collect(),
+                    elements,
+                };
+                Ok(model.forward(&mace_graph))
+            },
+        )
+    }
+}
+
+/// Loads a MACE model file as a boxed [`Potential`] on `device`, computing in `float`.
+pub fn load_potential(
+    path: &Path,
+    device: crate::ComputeDevice,
+    float: FloatType,
+) -> Result<Box<dyn Potential>, PotentialError> {
+    match device {
+        crate::ComputeDevice::Cpu => Ok(Box::new(Mace::<crate::CpuBackend>::load(
+            path,
+            Default::default(),
+            float,
+        )?)),
+        #[cfg(feature = "cuda")]
+        crate::ComputeDevice::Cuda => Ok(Box::new(Mace::<crate::CudaBackend>::load(
+            path,
+            Default::default(),
+            float,
+        )?)),
+        #[cfg(not(feature = "cuda"))]
+        crate::ComputeDevice::Cuda => Err(PotentialError::Invalid(
+            "device \"cuda\" needs mlmd built with the cuda feature (cargo build --release \
+             --features cuda)"
+                .into(),
+        )),
+    }
+}
