@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::{data, mlmd};
+use common::{data, matrix, mlmd, vectors, write_extxyz};
+use nalgebra::{Matrix3, Rotation3, Vector3};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,11 @@ fn mace_input(dir: &Path, model: &str, dtype: &str) -> PathBuf {
 
 /// `mlmd eval` of the seven reference structures; the report's frames.
 fn eval(model: &str, dtype: &str) -> Vec<Value> {
+    eval_file(model, dtype, &data("mace/structures.extxyz"))
+}
+
+/// `mlmd eval` of every frame of `structure`; the report's frames.
+fn eval_file(model: &str, dtype: &str, structure: &Path) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
     let input = mace_input(dir.path(), model, dtype);
     let json = dir.path().join("eval.json");
@@ -34,7 +40,7 @@ fn eval(model: &str, dtype: &str) -> Vec<Value> {
         "eval",
         input.to_str().unwrap(),
         "--structure",
-        data("mace/structures.extxyz").to_str().unwrap(),
+        structure.to_str().unwrap(),
         "--json",
         json.to_str().unwrap(),
     ]);
@@ -132,6 +138,76 @@ fn float32_follows_float64() {
                 df <= 1e-4 * scale.max(1.0),
                 "{model}: ΔF {df:e} (scale {scale})"
             );
+        }
+    }
+}
+
+#[test]
+fn rotation_and_translation_leave_energy_unchanged_and_rotate_forces() {
+    let rotation = *Rotation3::from_euler_angles(0.7, -1.1, 2.3).matrix();
+    let translation = Vector3::new(0.37, -1.21, 2.05);
+    for model in MODELS {
+        for (name, r) in reference(model) {
+            if name != "pbc_bulk8" && name != "molecule_ethanol" && name != "slab_pbc_TTF" {
+                continue;
+            }
+            let symbols: Vec<&str> = r["numbers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|z| match z.as_u64().unwrap() {
+                    1 => "H",
+                    6 => "C",
+                    8 => "O",
+                    other => panic!("element {other}"),
+                })
+                .collect();
+            let pbc = common::flags(&r["pbc"]);
+            let lattice = (!r["cell"].is_null()).then(|| matrix(&r["cell"]));
+            let dir = tempfile::tempdir().unwrap();
+            let write = |path: &Path, rotate: bool| {
+                let map = |x: &Vector3<f64>| {
+                    if rotate {
+                        rotation * x + translation
+                    } else {
+                        *x
+                    }
+                };
+                let positions: Vec<Vector3<f64>> =
+                    vectors(&r["positions"]).iter().map(map).collect();
+                // Lattice vectors are rows: each rotates as a vector.
+                let cell: Option<Matrix3<f64>> =
+                    lattice.map(|l| if rotate { l * rotation.transpose() } else { l });
+                write_extxyz(path, &symbols, &positions, cell.as_ref(), pbc);
+            };
+            let plain = dir.path().join("plain.extxyz");
+            let moved = dir.path().join("moved.extxyz");
+            write(&plain, false);
+            write(&moved, true);
+            let a = &eval_file(model, "float64", &plain)[0];
+            let b = &eval_file(model, "float64", &moved)[0];
+            let de = (a["energy"].as_f64().unwrap() - b["energy"].as_f64().unwrap()).abs();
+            assert!(de <= 1e-10, "{model} {name}: energy changed by {de:e} eV");
+            let rotated: Vec<f64> = vectors(&a["forces"])
+                .iter()
+                .flat_map(|f| {
+                    let g = rotation * f;
+                    [g.x, g.y, g.z]
+                })
+                .collect();
+            let df = max_difference(&rotated, &flat(&b["forces"]));
+            assert!(
+                df <= 1e-9,
+                "{model} {name}: forces do not rotate (max diff {df:e})"
+            );
+            if !a["stress"].is_null() {
+                let sigma = rotation * matrix(&a["stress"]) * rotation.transpose();
+                let ds = max_difference(sigma.transpose().as_slice(), &flat(&b["stress"]));
+                assert!(
+                    ds <= 1e-10,
+                    "{model} {name}: stress does not rotate ({ds:e})"
+                );
+            }
         }
     }
 }
