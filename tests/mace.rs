@@ -211,3 +211,47 @@ fn rotation_and_translation_leave_energy_unchanged_and_rotate_forces() {
         }
     }
 }
+
+#[test]
+fn nve_with_the_float64_model_conserves_energy() {
+    // pbc_bulk8 relaxed with mace-torch (FIRE, fmax 1e-3 eV/Å) under mace_small_b, whose ZBL
+    // repulsion keeps atoms apart (mace_small_a's random weights have none: it collapses when
+    // hot). 8 atoms from 300 K, 0.5 fs, 2 ps: total energy within 1e-4 eV/atom of its start.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("nve.toml");
+    std::fs::write(
+        &input,
+        format!(
+            "[structure]\nfile = \"{}\"\n\n[potential]\ntype = \"mace\"\n\
+             model = \"{}\"\ndtype = \"float64\"\n\n[integrator]\ntype = \"velocity-verlet\"\n\
+             timestep = 0.5\n\n[velocities]\ntemperature = 300.0\nseed = 7\n\n\
+             [run]\nsteps = 4000\n\n[output]\nthermo = \"thermo.csv\"\nthermo_stride = 20\n",
+            data("mace/bulk8_relaxed_b.extxyz").display(),
+            data("mace/mace_small_b.safetensors").display()
+        ),
+    )
+    .unwrap();
+    let out = mlmd(&["run", input.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let thermo = std::fs::read_to_string(dir.path().join("thermo.csv")).unwrap();
+    let rows: Vec<Vec<f64>> = thermo
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 201);
+    assert_eq!(rows[200][1], 2000.0, "2 ps");
+    let e0 = rows[0][4];
+    let worst = rows.iter().map(|r| (r[4] - e0).abs()).fold(0.0, f64::max) / 8.0;
+    let mean_temperature = rows.iter().map(|r| r[5]).sum::<f64>() / rows.len() as f64;
+    assert!(
+        mean_temperature > 50.0,
+        "the atoms move (mean T {mean_temperature} K)"
+    );
+    assert!(worst <= 1e-4, "total energy drifted by {worst:e} eV/atom");
+    eprintln!("NVE: max |E − E0| = {worst:e} eV/atom, mean T = {mean_temperature:.1} K");
+}
