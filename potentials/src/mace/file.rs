@@ -20,10 +20,14 @@ pub struct HostTensor {
 pub fn read_safetensors(
     bytes: &[u8],
 ) -> Result<(HashMap<String, HostTensor>, HashMap<String, String>), String> {
-    let file =
-        SafeTensors::deserialize(bytes).map_err(|e| format!("not a safetensors file: {e}"))?;
-    let (_, header) =
-        SafeTensors::read_metadata(bytes).map_err(|e| format!("not a safetensors file: {e}"))?;
+    let unreadable = |e: safetensors::SafeTensorError| {
+        format!(
+            "not a readable safetensors file ({e}): truncated, or a mace-torch .model that \
+             scripts/export_mace.py must convert first?"
+        )
+    };
+    let file = SafeTensors::deserialize(bytes).map_err(unreadable)?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(unreadable)?;
     let metadata = header.metadata().clone().unwrap_or_default();
     let mut tensors = HashMap::new();
     for (name, view) in file.tensors() {
