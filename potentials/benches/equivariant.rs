@@ -7,14 +7,14 @@
 use burn::backend::Flex;
 use burn::tensor::{Tensor, TensorData};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use mlmd_potentials::equivariant::tensor::{indices, tensor};
+use mlmd_potentials::equivariant::tensor::tensor;
 use mlmd_potentials::equivariant::{
-    ChannelwiseTensorProduct, Contraction, ContractionOrder, FloatType, Irreps, W3jConvention,
-    W3jTable,
+    ChannelwiseTensorProduct, ContractionIrrep, ContractionOrder, FloatType, Irreps,
+    SymmetricContraction, W3jConvention, W3jTable,
 };
+use mlmd_potentials::mace::read_safetensors;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
-use safetensors::SafeTensors;
 
 type B = Flex;
 
@@ -80,27 +80,20 @@ fn mp0_orders(
         "/tests/data/mace_small_a.compact.safetensors"
     );
     let bytes = std::fs::read(path).expect("fixture present");
-    let file = SafeTensors::deserialize(&bytes).expect("valid safetensors");
+    let (tensors, _) = read_safetensors(&bytes).expect("valid safetensors");
     let prefix = "products.0.symmetric_contractions.contractions.1";
-    let read = |key: String| file.tensor(&key).expect("tensor present");
+    let read = |key: String| &tensors[&key].values;
     (1..=3)
         .map(|nu| {
-            let shape_view = read(format!("{prefix}.U_matrix_{nu}.coo_shape"));
-            let shape: Vec<usize> = shape_view
-                .data()
-                .chunks_exact(8)
-                .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")) as usize)
+            let shape: Vec<usize> = read(format!("{prefix}.U_matrix_{nu}.coo_shape"))
+                .iter()
+                .map(|&v| v as usize)
                 .collect();
             let idx: Vec<usize> = read(format!("{prefix}.U_matrix_{nu}.coo_idx"))
-                .data()
-                .chunks_exact(4)
-                .map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes")) as usize)
+                .iter()
+                .map(|&v| v as usize)
                 .collect();
-            let val: Vec<f64> = read(format!("{prefix}.U_matrix_{nu}.coo_val"))
-                .data()
-                .chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-                .collect();
+            let val = read(format!("{prefix}.U_matrix_{nu}.coo_val"));
             let mut u = vec![0.0; shape.iter().product()];
             for (n, v) in val.iter().enumerate() {
                 let flat =
@@ -127,17 +120,21 @@ fn symmetric_contraction(c: &mut Criterion) {
     let orders = mp0_orders(&mut rng, channels, elements);
     let species: Vec<u32> = (0..nodes).map(|i| (i % elements) as u32).collect();
     for float in [FloatType::F32, FloatType::F64] {
+        let irreps = [ContractionIrrep {
+            m: 3,
+            orders: orders.clone(),
+        }];
         let contraction =
-            Contraction::<B>::new(3, 16, channels, &orders, &device, float).expect("valid U");
+            SymmetricContraction::<B>::new(16, channels, elements, &irreps, &device, float)
+                .expect("valid U");
         let data = TensorData::new(
             random(&mut rng, nodes * channels * 16),
             [nodes, channels, 16],
         )
         .convert_dtype(float.dtype());
         let x = Tensor::<B, 3>::from_data(data, (&device, float.dtype()));
-        let elements = indices::<B>(&species, &device);
         group.bench_function(BenchmarkId::new(format!("{float:?}"), nodes), |b| {
-            b.iter(|| contraction.forward(x.clone(), elements.clone()).into_data())
+            b.iter(|| contraction.forward(x.clone(), &species).into_data())
         });
     }
     group.finish();

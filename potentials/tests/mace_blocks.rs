@@ -10,9 +10,9 @@ use burn::tensor::Tensor;
 use common::{max_difference, read_tensors};
 use mlmd_potentials::equivariant::tensor::{indices, tensor, to_host};
 use mlmd_potentials::equivariant::{
-    BesselBasis, ChannelwiseTensorProduct, Contraction, ContractionOrder, FloatType,
+    BesselBasis, ChannelwiseTensorProduct, ContractionIrrep, ContractionOrder, FloatType,
     FullyConnectedTensorProduct, Irreps, Linear, Normalization, PolynomialCutoff, RadialMlp,
-    SphericalHarmonics, W3jConvention, W3jTable, SILU_NORMALIZE2MOM,
+    SphericalHarmonics, SymmetricContraction, W3jConvention, W3jTable, SILU_NORMALIZE2MOM,
 };
 use std::collections::HashMap;
 
@@ -254,11 +254,11 @@ fn first_interaction_and_product_equal_mace_torch() {
         .chunks(3)
         .map(|row| row.iter().position(|&v| v == 1.0).unwrap() as u32)
         .collect();
-    let mut outputs = Vec::new();
-    for (c, m) in [(0, 1), (1, 3)] {
-        let prefix = format!("products.0.symmetric_contractions.contractions.{c}");
-        let orders: Vec<ContractionOrder> =
-            [(3, "weights_max"), (2, "weights.0"), (1, "weights.1")]
+    let irreps: Vec<ContractionIrrep> = [(0, 1), (1, 3)]
+        .iter()
+        .map(|&(c, m)| {
+            let prefix = format!("products.0.symmetric_contractions.contractions.{c}");
+            let orders = [(3, "weights_max"), (2, "weights.0"), (1, "weights.1")]
                 .iter()
                 .map(|&(nu, w)| {
                     let (u_shape, u) = f.dense_u(&format!("{prefix}.U_matrix_{nu}"));
@@ -270,10 +270,11 @@ fn first_interaction_and_product_equal_mace_torch() {
                     }
                 })
                 .collect();
-        let contraction = Contraction::<B>::new(m, 16, 16, &orders, &device, F64).unwrap();
-        outputs.push(contraction.forward(x.clone(), indices(&elements, &device)));
-    }
-    let product = Tensor::cat(outputs, 1);
+            ContractionIrrep { m, orders }
+        })
+        .collect();
+    let contraction = SymmetricContraction::<B>::new(16, 16, 3, &irreps, &device, F64).unwrap();
+    let product = contraction.forward(x, &elements);
     assert_close(
         "symmetric_contractions",
         product,

@@ -19,7 +19,7 @@ pub use irreps::{Irrep, Irreps, MulIrrep};
 pub use linear::Linear;
 pub use radial::{silu, BesselBasis, PolynomialCutoff, RadialMlp, SILU_NORMALIZE2MOM};
 pub use spherical_harmonics::{Normalization, SphericalHarmonics};
-pub use symmetric_contraction::{Contraction, ContractionOrder};
+pub use symmetric_contraction::{ContractionIrrep, ContractionOrder, SymmetricContraction};
 pub use tensor::FloatType;
 pub use tensor_product::{
     couples, ChannelwiseTensorProduct, ElementwiseTensorProduct, FullyConnectedTensorProduct,

@@ -1,9 +1,19 @@
 //! MACE's symmetric contraction (`EquivariantProductBasisBlock`'s `SymmetricContraction`): the
 //! body-ordered product basis, with the coupling tensors U given as data.
+//!
+//! For output irrep L, channel c and node n of element e:
+//! `B[n, c, m] = Σ_ν Σ_k W_ν[e, k, c] Σ_{i1..iν} U_ν[m, i1..iν, k] x[n,c,i1] ⋯ x[n,c,iν]`.
+//!
+//! The product x[i1]⋯x[iν] depends only on the multiset {i1..iν}, and W does not change during
+//! a run, so at load time U and W are folded into one table per element,
+//! `V_e[c, j, (L,m)] = Σ_ν Σ_{k, i ∈ j} U_ν[m, i, k] W_ν[e, k, c]`, indexed by the distinct
+//! monomials j that U uses (sorted index tuples). A forward pass builds those monomials with row
+//! gathers and multiplies them into V_e with one batched matmul per element.
 
 use super::tensor::{indices, tensor, FloatType};
 use crate::PotentialError;
 use burn::tensor::{backend::Backend, Int, Tensor};
+use std::collections::HashMap;
 
 /// One correlation order ν of one output irrep: `U_ν` (shape `[M?] + [D]^ν + [K]`, the leading
 /// M = 2L+1 absent for L = 0) and its weights `[n_elements, K, C]`.
@@ -19,57 +29,87 @@ pub struct ContractionOrder {
     pub weights: Vec<f64>,
 }
 
-/// Non-zeros of U handled together: bounds the `[N, C, chunk]` temporaries.
-const NONZEROS_PER_CHUNK: usize = 256;
-
-/// A run of non-zero entries of U_ν on the device.
+/// One output irrep of a contraction: its dimension 2L+1 and its correlation orders.
 #[derive(Debug, Clone)]
-struct NonZeros<B: Backend> {
-    /// Per feature slot ν: the feature index of each non-zero, `[nnz]`.
-    features: Vec<Tensor<B, 1, Int>>,
-    /// The k of each non-zero.
-    k: Tensor<B, 1, Int>,
-    /// `[nnz, M]`: value of each non-zero placed in its output component m.
-    scatter: Tensor<B, 2>,
-}
-
-/// One correlation order on the device: U's non-zeros in chunks, and the weights.
-#[derive(Debug, Clone)]
-struct SparseOrder<B: Backend> {
-    chunks: Vec<NonZeros<B>>,
-    /// `[n_elements, K, C]`.
-    weights: Tensor<B, 3>,
-}
-
-/// One output irrep L: `B[n, c, m] = Σ_ν Σ_k W_ν[e_n, k, c] Σ_i U_ν[m, i1..iν, k] x[n,c,i1]⋯x[n,c,iν]`.
-///
-/// U is over 99 % zeros, so it is stored sparse: each non-zero contributes its value times a
-/// product of ν features times one weight, and the terms are summed into their m.
-#[derive(Debug, Clone)]
-pub struct Contraction<B: Backend> {
+pub struct ContractionIrrep {
     /// 2L + 1.
-    m: usize,
-    orders: Vec<SparseOrder<B>>,
+    pub m: usize,
+    /// Its orders ν = 1..=correlation (any order).
+    pub orders: Vec<ContractionOrder>,
 }
 
-impl<B: Backend> Contraction<B> {
-    /// A contraction with output dimension `m` (= 2L+1) over feature dimension `d` and
-    /// `channels` channels.
+/// The distinct monomials of each degree, as sorted feature-index tuples.
+#[derive(Debug, Default)]
+struct Monomials {
+    /// Per degree ν (index ν − 1): tuple → column within that degree.
+    columns: Vec<HashMap<Vec<usize>, usize>>,
+}
+
+impl Monomials {
+    fn column(&mut self, tuple: Vec<usize>) -> (usize, usize) {
+        let nu = tuple.len();
+        if self.columns.len() < nu {
+            self.columns.resize_with(nu, HashMap::new);
+        }
+        let degree = &mut self.columns[nu - 1];
+        let next = degree.len();
+        (nu, *degree.entry(tuple).or_insert(next))
+    }
+
+    /// Offset of each degree's first column in the concatenated monomial axis.
+    fn offsets(&self) -> Vec<usize> {
+        let mut offset = 0;
+        self.columns
+            .iter()
+            .map(|d| {
+                let o = offset;
+                offset += d.len();
+                o
+            })
+            .collect()
+    }
+
+    fn total(&self) -> usize {
+        self.columns.iter().map(HashMap::len).sum()
+    }
+}
+
+/// All output irreps of one symmetric contraction, folded per element (see the module docs).
+#[derive(Debug, Clone)]
+pub struct SymmetricContraction<B: Backend> {
+    channels: usize,
+    /// Per degree ν: for each slot s < ν, the feature index of slot s of every monomial.
+    monomials: Vec<Vec<Tensor<B, 1, Int>>>,
+    /// Per element: `[C, J, Σ M]`.
+    tables: Vec<Tensor<B, 3>>,
+    /// 2L + 1 of each output irrep, in order.
+    dims: Vec<usize>,
+}
+
+impl<B: Backend> SymmetricContraction<B> {
+    /// A contraction over feature dimension `d` (Σ (2l+1) of the input irreps per channel) and
+    /// `channels` channels, for nodes of `n_elements` elements.
     pub fn new(
-        m: usize,
         d: usize,
         channels: usize,
-        orders: &[ContractionOrder],
+        n_elements: usize,
+        irreps: &[ContractionIrrep],
         device: &B::Device,
         float: FloatType,
     ) -> Result<Self, PotentialError> {
-        let orders = orders
-            .iter()
-            .map(|order| {
+        let total_m: usize = irreps.iter().map(|i| i.m).sum();
+        // Pass 1: validate shapes and collect (monomial, output column, k-row of W) terms.
+        let mut monomials = Monomials::default();
+        // (degree, column within degree, output (L,m) column, irrep, order, k, value)
+        let mut terms = Vec::new();
+        let mut m_offset = 0;
+        for (irrep_index, irrep) in irreps.iter().enumerate() {
+            let m = irrep.m;
+            for (order_index, order) in irrep.orders.iter().enumerate() {
                 let nu = order.nu;
                 let leading = usize::from(m > 1);
-                let expected_rank = leading + nu + 1;
-                if order.u_shape.len() != expected_rank
+                if nu == 0
+                    || order.u_shape.len() != leading + nu + 1
                     || order.u_shape[leading..leading + nu].iter().any(|&s| s != d)
                     || (m > 1 && order.u_shape[0] != m)
                 {
@@ -79,14 +119,13 @@ impl<B: Backend> Contraction<B> {
                     )));
                 }
                 let kk = *order.u_shape.last().expect("rank ≥ 2");
-                let n_weights = order.weights.len();
-                if kk == 0 || n_weights % (kk * channels) != 0 {
+                if order.weights.len() != n_elements * kk * channels {
                     return Err(PotentialError::Invalid(format!(
-                        "weights of correlation {nu} do not match U's {kk} columns"
+                        "weights of correlation {nu} hold {} values, expected {n_elements} \
+                         elements × {kk} × {channels} channels",
+                        order.weights.len()
                     )));
                 }
-                let mut features = vec![Vec::new(); nu];
-                let (mut ks, mut scatter_rows) = (Vec::new(), Vec::new());
                 for (flat, &value) in order.u.iter().enumerate() {
                     if value == 0.0 {
                         continue;
@@ -94,72 +133,137 @@ impl<B: Backend> Contraction<B> {
                     let mut rest = flat;
                     let k = rest % kk;
                     rest /= kk;
+                    let mut tuple = vec![0; nu];
                     for slot in (0..nu).rev() {
-                        features[slot].push((rest % d) as u32);
+                        tuple[slot] = rest % d;
                         rest /= d;
                     }
-                    let component = rest;
-                    ks.push(k as u32);
-                    let mut row = vec![0.0; m];
-                    row[component] = value;
-                    scatter_rows.extend(row);
+                    tuple.sort_unstable();
+                    let (degree, column) = monomials.column(tuple);
+                    terms.push((
+                        degree,
+                        column,
+                        m_offset + rest,
+                        irrep_index,
+                        order_index,
+                        k,
+                        value,
+                    ));
                 }
-                let n_elements = n_weights / (kk * channels);
-                let chunks = (0..ks.len())
-                    .step_by(NONZEROS_PER_CHUNK)
-                    .map(|start| {
-                        let end = (start + NONZEROS_PER_CHUNK).min(ks.len());
-                        NonZeros {
-                            features: features
-                                .iter()
-                                .map(|f| indices(&f[start..end], device))
-                                .collect(),
-                            k: indices(&ks[start..end], device),
-                            scatter: tensor(
-                                &scatter_rows[start * m..end * m],
-                                [end - start, m],
-                                device,
-                                float,
-                            ),
-                        }
-                    })
-                    .collect();
-                Ok(SparseOrder {
-                    chunks,
-                    weights: tensor(&order.weights, [n_elements, kk, channels], device, float),
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { m, orders })
-    }
-
-    /// `x [N, C, D]`, `elements [N]` (indices into the weights' first axis) → `[N, C · M]`
-    /// (c-major).
-    pub fn forward(&self, x: Tensor<B, 3>, elements: Tensor<B, 1, Int>) -> Tensor<B, 2> {
-        let [n, c, _] = x.dims();
-        let mut total: Option<Tensor<B, 2>> = None;
-        for order in &self.orders {
-            // [n_el, K, C] → per node [N, K, C].
-            let node_weights = order.weights.clone().select(0, elements.clone());
-            for chunk in &order.chunks {
-                // Per non-zero [N, nnz, C] → [N, C, nnz], times the ν features of each.
-                let mut product = node_weights
-                    .clone()
-                    .select(1, chunk.k.clone())
-                    .swap_dims(1, 2);
-                for feature in &chunk.features {
-                    product = product * x.clone().select(2, feature.clone());
+            }
+            m_offset += m;
+        }
+        if monomials.total() == 0 {
+            return Err(PotentialError::Invalid(
+                "the symmetric contraction's U matrices are all zero".into(),
+            ));
+        }
+        // Pass 2: fold U and W into per-element tables [C, J, ΣM].
+        let offsets = monomials.offsets();
+        let j_total = monomials.total();
+        let mut tables = vec![vec![0.0; channels * j_total * total_m]; n_elements];
+        for &(degree, column, out, irrep, order, k, value) in &terms {
+            let o = &irreps[irrep].orders[order];
+            let kk = *o.u_shape.last().expect("rank ≥ 2");
+            let j = offsets[degree - 1] + column;
+            for (e, table) in tables.iter_mut().enumerate() {
+                let w = &o.weights[(e * kk + k) * channels..(e * kk + k + 1) * channels];
+                for (c, &wc) in w.iter().enumerate() {
+                    table[(c * j_total + j) * total_m + out] += value * wc;
                 }
-                let nnz = chunk.k.dims()[0];
-                let out = product.reshape([n * c, nnz]).matmul(chunk.scatter.clone());
-                total = Some(match total {
-                    Some(t) => t + out,
-                    None => out,
-                });
             }
         }
-        total
-            .expect("at least one correlation order")
-            .reshape([n, c * self.m])
+        let monomial_indices = monomials
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(degree, map)| {
+                let mut slots = vec![vec![0u32; map.len()]; degree + 1];
+                for (tuple, &column) in map {
+                    for (slot, &i) in tuple.iter().enumerate() {
+                        slots[slot][column] = i as u32;
+                    }
+                }
+                slots.iter().map(|s| indices(s, device)).collect()
+            })
+            .collect();
+        Ok(Self {
+            channels,
+            monomials: monomial_indices,
+            tables: tables
+                .iter()
+                .map(|t| tensor(t, [channels, j_total, total_m], device, float))
+                .collect(),
+            dims: irreps.iter().map(|i| i.m).collect(),
+        })
+    }
+
+    /// `x [N, C, D]` and each node's element (index into the weights' first axis) →
+    /// `[N, Σ_L C · (2L+1)]`, each irrep's block channel-major (e3nn's layout).
+    pub fn forward(&self, x: Tensor<B, 3>, elements: &[u32]) -> Tensor<B, 2> {
+        let [n, c, d] = x.dims();
+        let device = x.device();
+        // Features as rows: [D, N·C]; gathers of rows are contiguous copies.
+        let rows = x.reshape([n * c, d]).transpose();
+        let degrees: Vec<Tensor<B, 2>> = self
+            .monomials
+            .iter()
+            .map(|slots| {
+                slots
+                    .iter()
+                    .map(|slot| rows.clone().select(0, slot.clone()))
+                    .reduce(|a, b| a * b)
+                    .expect("degree ≥ 1")
+            })
+            .collect();
+        let products = Tensor::cat(degrees, 0); // [J, N·C]
+        let j_total = products.dims()[0];
+        let products = products.reshape([j_total, n, c]);
+        let total_m: usize = self.dims.iter().sum();
+        // Group nodes by element; each group is one batched matmul over channels.
+        let mut order = Vec::with_capacity(n);
+        let mut groups = Vec::new();
+        for (e, table) in self.tables.iter().enumerate() {
+            let nodes: Vec<u32> = (0..n as u32)
+                .filter(|&i| elements[i as usize] as usize == e)
+                .collect();
+            if nodes.is_empty() {
+                continue;
+            }
+            let count = nodes.len();
+            let group = if count == n {
+                products.clone()
+            } else {
+                products.clone().select(1, indices(&nodes, &device))
+            };
+            // [J, n_e, C] → [C, n_e, J] × [C, J, ΣM] → [C, n_e, ΣM] → [n_e, C, ΣM].
+            let out = group
+                .permute([2, 1, 0])
+                .matmul(table.clone())
+                .swap_dims(0, 1);
+            debug_assert_eq!(out.dims(), [count, self.channels, total_m]);
+            order.extend(nodes);
+            groups.push(out);
+        }
+        assert_eq!(order.len(), n, "every node's element has weights");
+        let mut out = Tensor::cat(groups, 0);
+        if order.iter().enumerate().any(|(i, &node)| i as u32 != node) {
+            let mut inverse = vec![0u32; n];
+            for (position, &node) in order.iter().enumerate() {
+                inverse[node as usize] = position as u32;
+            }
+            out = out.select(0, indices(&inverse, &device));
+        }
+        let mut offset = 0;
+        let blocks = self
+            .dims
+            .iter()
+            .map(|&m| {
+                let block = out.clone().narrow(2, offset, m).reshape([n, c * m]);
+                offset += m;
+                block
+            })
+            .collect();
+        Tensor::cat(blocks, 1)
     }
 }

@@ -5,8 +5,8 @@ use super::config::{InteractionConfig, ProductConfig, ReadoutConfig};
 use super::file::ModelFile;
 use crate::equivariant::tensor::FloatType;
 use crate::equivariant::{
-    silu, ChannelwiseTensorProduct, Contraction, ContractionOrder, FullyConnectedTensorProduct,
-    Irreps, Linear, RadialMlp, W3jTable,
+    silu, ChannelwiseTensorProduct, ContractionIrrep, ContractionOrder,
+    FullyConnectedTensorProduct, Irreps, Linear, RadialMlp, SymmetricContraction, W3jTable,
 };
 use crate::PotentialError;
 use burn::tensor::{backend::Backend, IndexingUpdateOp, Int, Tensor};
@@ -217,7 +217,7 @@ fn reshape_irreps<B: Backend>(x: Tensor<B, 2>, irreps: &Irreps) -> Tensor<B, 3> 
 /// `EquivariantProductBasisBlock`: symmetric contraction, linear, and the skip connection.
 #[derive(Debug, Clone)]
 pub struct Product<B: Backend> {
-    contractions: Vec<Contraction<B>>,
+    contraction: SymmetricContraction<B>,
     linear: Linear<B>,
     use_sc: bool,
 }
@@ -254,13 +254,14 @@ impl<B: Backend> Product<B> {
             )));
         }
         let d: usize = irreps_in.0.iter().map(|b| b.ir.dim()).sum();
-        let contractions = irreps_out
+        let prefix = format!("{name}.symmetric_contractions");
+        let irreps = irreps_out
             .0
             .iter()
             .zip(&config.correlations)
             .enumerate()
             .map(|(c, (block, &correlation))| {
-                let prefix = format!("{name}.symmetric_contractions.contractions.{c}");
+                let prefix = format!("{prefix}.contractions.{c}");
                 let orders = (1..=correlation)
                     .map(|nu| {
                         // mace-torch: weights_max ↔ ν = correlation, weights.j ↔ ν = correlation − 1 − j.
@@ -278,17 +279,17 @@ impl<B: Backend> Product<B> {
                         })
                     })
                     .collect::<Result<Vec<_>, PotentialError>>()?;
-                if orders.iter().any(|o| o.weights.len() % n_elements != 0) {
-                    return Err(file.error(format!(
-                        "{prefix}: weights do not match {n_elements} elements"
-                    )));
-                }
-                Contraction::new(block.ir.dim(), d, channels, &orders, device, float)
-                    .map_err(|e| file.error(format!("{prefix}: {e}")))
+                Ok(ContractionIrrep {
+                    m: block.ir.dim(),
+                    orders,
+                })
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, PotentialError>>()?;
+        let contraction =
+            SymmetricContraction::new(d, channels, n_elements, &irreps, device, float)
+                .map_err(|e| file.error(format!("{prefix}: {e}")))?;
         Ok(Self {
-            contractions,
+            contraction,
             linear: load_linear(
                 file,
                 &format!("{name}.linear"),
@@ -301,19 +302,16 @@ impl<B: Backend> Product<B> {
         })
     }
 
-    /// `[N, C, D]` message, `[N]` element indices, skip connection → node features.
+    /// `[N, C, D]` message, each node's element index, skip connection → node features.
     pub fn forward(
         &self,
         message: Tensor<B, 3>,
-        elements: Tensor<B, 1, Int>,
+        elements: &[u32],
         sc: Option<Tensor<B, 2>>,
     ) -> Tensor<B, 2> {
-        let contracted = self
-            .contractions
-            .iter()
-            .map(|c| c.forward(message.clone(), elements.clone()))
-            .collect();
-        let out = self.linear.forward(Tensor::cat(contracted, 1));
+        let out = self
+            .linear
+            .forward(self.contraction.forward(message, elements));
         match sc {
             Some(sc) if self.use_sc => out + sc,
             _ => out,

@@ -155,7 +155,6 @@ impl<B: Backend> MaceModel<B> {
             one_hot[node * n_elements + e as usize] = 1.0;
         }
         let node_attrs = tensor::<B, 2>(&one_hot, [n, n_elements], &device, self.float);
-        let elements = crate::equivariant::tensor::indices::<B>(&graph.elements, &device);
         let e0: Vec<f64> = graph
             .elements
             .iter()
@@ -198,7 +197,7 @@ impl<B: Backend> MaceModel<B> {
             .zip(&self.readouts)
         {
             let (message, sc) = interaction.forward(node_feats, node_attrs.clone(), edges.as_ref());
-            node_feats = product.forward(message, elements.clone(), sc);
+            node_feats = product.forward(message, &graph.elements, sc);
             let energy = readout.forward(node_feats.clone()).reshape([n]);
             interaction_energy = Some(match interaction_energy {
                 Some(total) => total + energy,
