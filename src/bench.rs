@@ -1,10 +1,13 @@
-//! `mlmd bench`: LAMMPS' LJ-melt benchmark (`bench/in.lj`) in metal units with argon.
+//! `mlmd bench`: LAMMPS' LJ-melt benchmark (`bench/in.lj`) in metal units with argon, or the
+//! system, potential and integrator of any input file (`--input`, e.g. a MACE model).
 //!
+//! LJ-melt:
 //! fcc at reduced density 0.8442, T* = 1.44, cutoff 2.5σ, skin 0.3σ, dt = 0.005τ, NVE, with
 //! argon's ε = 0.0103236 eV, σ = 3.405 Å and m = 39.948 amu.
 
 use crate::cell::Cell;
 use crate::error::Result;
+use crate::input::Input;
 use crate::neighbors::NeighborMethod;
 use crate::simulation::{RunSummary, Simulation};
 use crate::system::System;
@@ -63,8 +66,8 @@ pub fn argon_tau() -> f64 {
 /// The result `mlmd bench` prints as JSON.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
-    /// Benchmark name.
-    pub system: &'static str,
+    /// Benchmark name (`lj-melt`, or the input file).
+    pub system: String,
     /// Atoms.
     pub atoms: usize,
     /// MD steps timed.
@@ -85,10 +88,20 @@ pub struct BenchReport {
     pub neighbor_builds: u64,
     /// Seconds per stage: neighbors, potential, integration, output.
     pub stage_s: [f64; 4],
+    /// Peak resident memory of the process (Linux `VmHWM`), MiB.
+    pub peak_memory_mib: Option<f64>,
+}
+
+/// The process's peak resident set size, MiB, where `/proc` tells it.
+fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 impl BenchReport {
-    fn new(system: &'static str, summary: &RunSummary) -> Self {
+    fn new(system: String, summary: &RunSummary) -> Self {
         let t = &summary.timings;
         Self {
             system,
@@ -102,6 +115,7 @@ impl BenchReport {
             ns_per_day: summary.ns_per_day(),
             neighbor_builds: summary.neighbor_builds,
             stage_s: [t.neighbors, t.potential, t.integration, t.output].map(|d| d.as_secs_f64()),
+            peak_memory_mib: peak_memory_mib(),
         }
     }
 }
@@ -126,5 +140,14 @@ pub fn lj_melt(cells: usize, steps: u64) -> Result<BenchReport> {
     )?;
     simulation.run(0, &mut |_| {})?; // setup (first neighbor list and forces), not timed
     let summary = simulation.run(steps, &mut |_| {})?;
-    Ok(BenchReport::new("lj-melt", &summary))
+    Ok(BenchReport::new("lj-melt".into(), &summary))
+}
+
+/// Benchmarks the system, potential and integrator of `input` (with its output files, if it
+/// names any): one untimed step (first neighbor list and forces, allocations), then `steps`.
+pub fn input_file(input: &Input, steps: u64) -> Result<BenchReport> {
+    let mut simulation = input.simulation()?;
+    simulation.run(1, &mut |_| {})?;
+    let summary = simulation.run(steps, &mut |_| {})?;
+    Ok(BenchReport::new(input.path.display().to_string(), &summary))
 }

@@ -1,5 +1,9 @@
 //! The `mlmd` command line: run, eval, bench.
 
+/// mimalloc: large tensor temporaries otherwise page-fault on every step with glibc malloc.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use mlmd::eval::evaluate_file;
@@ -52,6 +56,10 @@ enum Command {
         /// Number of threads (default: all cores, or RAYON_NUM_THREADS).
         #[arg(long)]
         threads: Option<usize>,
+        /// Benchmark this input file's system, potential and integrator instead of LJ-melt
+        /// (`--steps` steps after one untimed step; `--cells` is ignored).
+        #[arg(long)]
+        input: Option<PathBuf>,
     },
 }
 
@@ -127,9 +135,21 @@ fn eval(input: PathBuf, structure: PathBuf, json: PathBuf) -> Result<(), String>
     Ok(())
 }
 
-fn bench(cells: usize, steps: u64, threads: Option<usize>) -> Result<(), String> {
+fn bench(
+    cells: usize,
+    steps: u64,
+    threads: Option<usize>,
+    input: Option<PathBuf>,
+) -> Result<(), String> {
     set_threads(threads)?;
-    let report = mlmd::bench::lj_melt(cells, steps).map_err(|e| e.to_string())?;
+    let report = match input {
+        Some(path) => {
+            let input = Input::read(&path).map_err(|e| e.to_string())?;
+            mlmd::bench::input_file(&input, steps)
+        }
+        None => mlmd::bench::lj_melt(cells, steps),
+    }
+    .map_err(|e| e.to_string())?;
     println!(
         "{}",
         serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
@@ -150,7 +170,8 @@ fn main() -> ExitCode {
             cells,
             steps,
             threads,
-        } => bench(cells, steps, threads),
+            input,
+        } => bench(cells, steps, threads, input),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,6 +11,7 @@ mod spherical_harmonics;
 mod symmetric_contraction;
 pub mod tensor;
 mod tensor_product;
+mod uvu_grouped;
 mod wigner;
 
 pub use forces::{evaluate_with_autodiff, GraphInputs};

@@ -3,9 +3,10 @@
 
 use super::irreps::{Irrep, Irreps, MulIrrep};
 use super::tensor::{tensor, FloatType};
+use super::uvu_grouped::GroupedUvu;
 use super::wigner::W3jTable;
 use crate::PotentialError;
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::{backend::Backend, IndexingUpdateOp, Int, Tensor};
 
 /// One path of a tensor product: blocks `input1 ⊗ input2 → output`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -147,12 +148,14 @@ fn couple_blocks<B: Backend>(
     let [n, width1] = x1.dims();
     let [_, width2] = x2.dims();
     let (d1, d2) = (width1 / mul1, width2 / mul2);
-    let y = x2
-        .reshape([n * mul2, d2])
-        .matmul(w3j.clone())
-        .reshape([n, mul2, d1, d3])
-        .swap_dims(1, 2)
-        .reshape([n, d1, mul2 * d3]);
+    let y = x2.reshape([n * mul2, d2]).matmul(w3j.clone());
+    let y = if mul2 == 1 {
+        y.reshape([n, d1, d3])
+    } else {
+        y.reshape([n, mul2, d1, d3])
+            .swap_dims(1, 2)
+            .reshape([n, d1, mul2 * d3])
+    };
     x1.reshape([n, mul1, d1])
         .matmul(y)
         .reshape([n, mul1, mul2, d3])
@@ -172,6 +175,8 @@ fn accumulate<B: Backend>(slot: &mut Option<Tensor<B, 2>>, value: Tensor<B, 2>) 
 #[derive(Debug, Clone)]
 pub struct ChannelwiseTensorProduct<B: Backend> {
     paths: Paths<B>,
+    /// The fast form when every second-input block has multiplicity 1.
+    grouped: Option<GroupedUvu<B>>,
 }
 
 impl<B: Backend> ChannelwiseTensorProduct<B> {
@@ -192,17 +197,25 @@ impl<B: Backend> ChannelwiseTensorProduct<B> {
                 )));
             }
         }
-        Ok(Self {
-            paths: Paths::new(
-                irreps_in1,
-                irreps_in2,
-                irreps_out,
-                instructions,
-                w3j,
-                device,
-                float,
-            )?,
-        })
+        let paths = Paths::new(
+            irreps_in1,
+            irreps_in2,
+            irreps_out,
+            instructions,
+            w3j,
+            device,
+            float,
+        )?;
+        let grouped = GroupedUvu::new(
+            irreps_in1,
+            irreps_in2,
+            irreps_out,
+            instructions,
+            w3j,
+            device,
+            float,
+        );
+        Ok(Self { paths, grouped })
     }
 
     /// MACE's rule (`tp_out_irreps_with_instructions`): for every block of `irreps_in1` and of
@@ -275,15 +288,48 @@ impl<B: Backend> ChannelwiseTensorProduct<B> {
         for path in &self.paths.paths {
             let z = self.paths.couple(path, &x1, &x2);
             let [_, mul1, mul2, d3] = z.dims();
-            let w = weights
-                .clone()
-                .narrow(1, offset, mul1 * mul2)
-                .reshape([n, mul1, mul2, 1]);
+            let w = weights.clone().narrow(1, offset, mul1 * mul2);
             offset += mul1 * mul2;
-            let out = (z * w).sum_dim(2).reshape([n, mul1 * d3]);
+            let out = (z * w.reshape([n, mul1, mul2, 1]))
+                .sum_dim(2)
+                .reshape([n, mul1 * d3]);
             accumulate(&mut outputs[path.instruction.output], out);
         }
         self.paths.assemble(n, outputs, &x1)
+    }
+
+    /// The product as a graph convolution: edge e couples `nodes[senders[e]]` with
+    /// `edge_attrs[e]` under `weights[e]`, and the results are summed at `receivers[e]` →
+    /// `[n_nodes, dim_out]`. Equal to `forward` on gathered rows followed by a scatter-sum, and
+    /// faster when the second input's blocks have multiplicity 1.
+    pub fn convolve(
+        &self,
+        nodes: Tensor<B, 2>,
+        senders: Tensor<B, 1, Int>,
+        receivers: Tensor<B, 1, Int>,
+        edge_attrs: Tensor<B, 2>,
+        weights: Tensor<B, 2>,
+    ) -> Tensor<B, 2> {
+        let [n_nodes, _] = nodes.dims();
+        match &self.grouped {
+            Some(grouped) => {
+                let outputs = grouped.convolve(
+                    &nodes,
+                    &senders,
+                    &receivers,
+                    &edge_attrs,
+                    &weights,
+                    self.paths.irreps_out.len(),
+                );
+                self.paths.assemble(n_nodes, outputs, &nodes)
+            }
+            None => {
+                let messages = self.forward(nodes.clone().select(0, senders), edge_attrs, weights);
+                let [_, width] = messages.dims();
+                Tensor::<B, 2>::zeros([n_nodes, width], (&nodes.device(), nodes.dtype()))
+                    .select_assign(0, receivers, messages, IndexingUpdateOp::Add)
+            }
+        }
     }
 }
 

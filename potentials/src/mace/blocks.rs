@@ -9,7 +9,7 @@ use crate::equivariant::{
     FullyConnectedTensorProduct, Irreps, Linear, RadialMlp, SymmetricContraction, W3jTable,
 };
 use crate::PotentialError;
-use burn::tensor::{backend::Backend, IndexingUpdateOp, Int, Tensor};
+use burn::tensor::{backend::Backend, Int, Tensor};
 
 /// Irreps from the metadata, or an error naming the field.
 pub fn parse_irreps(file: &ModelFile, text: &str, field: &str) -> Result<Irreps, PotentialError> {
@@ -172,18 +172,18 @@ impl<B: Backend> Interaction<B> {
             .residual
             .then(|| self.skip_tp.forward(node_feats.clone(), node_attrs.clone()));
         let up = self.linear_up.forward(node_feats);
-        let width = self.conv_tp.irreps_out().dim();
-        let summed = Tensor::<B, 2>::zeros([n, width], (&up.device(), up.dtype()));
         let summed = match edges {
-            Some(edges) => {
-                let messages = self.conv_tp.forward(
-                    up.select(0, edges.senders.clone()),
-                    edges.harmonics.clone(),
-                    self.conv_tp_weights.forward(edges.radial.clone()),
-                );
-                summed.select_assign(0, edges.receivers.clone(), messages, IndexingUpdateOp::Add)
+            Some(edges) => self.conv_tp.convolve(
+                up,
+                edges.senders.clone(),
+                edges.receivers.clone(),
+                edges.harmonics.clone(),
+                self.conv_tp_weights.forward(edges.radial.clone()),
+            ),
+            None => {
+                let width = self.conv_tp.irreps_out().dim();
+                Tensor::<B, 2>::zeros([n, width], (&up.device(), up.dtype()))
             }
-            None => summed,
         };
         let mut message = self
             .linear
