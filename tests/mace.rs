@@ -11,6 +11,8 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 const MODELS: [&str; 2] = ["mace_small_a", "mace_small_b"];
+/// Built by mace-torch with `use_reduced_cg=True` (`tests/data/mace/make_reduced_cg.py`).
+const REDUCED_CG: &str = "mace_reduced_cg";
 
 /// An input file using `model` in `dtype`, written into `dir`.
 fn mace_input(dir: &Path, model: &str, dtype: &str) -> PathBuf {
@@ -91,7 +93,7 @@ fn max_difference(a: &[f64], b: &[f64]) -> f64 {
 
 #[test]
 fn eval_reproduces_mace_torch_in_float64() {
-    for model in MODELS {
+    for model in MODELS.into_iter().chain([REDUCED_CG]) {
         let frames = eval(model, "float64");
         let references = reference(model);
         assert_eq!(frames.len(), 7);
