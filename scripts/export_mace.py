@@ -248,7 +248,8 @@ def check(model, doc, output_path, structures, mlmd):
             f.write(
                 f'[structure]\nfile = "{os.path.abspath(structures)}"\n\n'
                 f'[potential]\ntype = "mace"\nmodel = "{os.path.abspath(output_path)}"\n'
-                f'dtype = "{doc["dtype"]}"\n'
+                f'dtype = "{doc["dtype"]}"\n\n'
+                '[integrator]\ntype = "velocity-verlet"\ntimestep = 1.0\n\n[run]\nsteps = 0\n'
             )
         subprocess.run(
             [*mlmd, "eval", input_path, "--structure", structures, "--json", json_path],
@@ -284,9 +285,11 @@ def main():
         sys.exit(f"export_mace: {args.model}: {error}")
     except FileNotFoundError as error:
         sys.exit(f"export_mace: {error}")
+    elements = doc["atomic_numbers"]
+    shown = elements if len(elements) <= 10 else f"{len(elements)} elements, Z {elements[0]}..{elements[-1]}"
     print(
-        f"wrote {args.output}: {doc['model_class']} ({doc['dtype']}), elements "
-        f"{doc['atomic_numbers']}, r_max {doc['r_max']} A, {len(doc['interactions'])} interactions"
+        f"wrote {args.output}: {doc['model_class']} ({doc['dtype']}), elements {shown}, "
+        f"r_max {doc['r_max']} A, {len(doc['interactions'])} interactions"
     )
     if args.check:
         check(model, doc, args.output, args.check, args.mlmd.split())
