@@ -15,11 +15,12 @@ pub struct HostTensor {
     pub values: Vec<f64>,
 }
 
+/// The tensors of a safetensors file by name, and its string metadata.
+pub type SafetensorsContents = (HashMap<String, HostTensor>, HashMap<String, String>);
+
 /// Every tensor of a safetensors buffer, converted to f64 (floats and integers; booleans are
 /// skipped), and its metadata.
-pub fn read_safetensors(
-    bytes: &[u8],
-) -> Result<(HashMap<String, HostTensor>, HashMap<String, String>), String> {
+pub fn read_safetensors(bytes: &[u8]) -> Result<SafetensorsContents, String> {
     let unreadable = |e: safetensors::SafeTensorError| {
         format!(
             "not a readable safetensors file ({e}): truncated, or a mace-torch .model that \
