@@ -147,23 +147,7 @@ fn eval_reproduces_ase_and_lammps_through_the_cli() {
         ),
     )
     .unwrap();
-    let json = dir.path().join("out.json");
-    let output = mlmd(&[
-        "eval",
-        input.to_str().unwrap(),
-        "--structure",
-        structure.to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-    ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let frames = report["frames"].as_array().unwrap();
+    let frames = common::eval_frames(&input, &structure, dir.path());
     assert_eq!(frames.len(), 3);
     for (frame, case) in frames.iter().zip(["cubic", "triclinic"]) {
         let step0 = &fixture[case]["step0"];

@@ -37,22 +37,7 @@ fn eval(model: &str, dtype: &str) -> Vec<Value> {
 fn eval_file(model: &str, dtype: &str, structure: &Path) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
     let input = mace_input(dir.path(), model, dtype);
-    let json = dir.path().join("eval.json");
-    let out = mlmd(&[
-        "eval",
-        input.to_str().unwrap(),
-        "--structure",
-        structure.to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "mlmd eval failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
-    report["frames"].as_array().unwrap().clone()
+    common::eval_frames(&input, structure, dir.path())
 }
 
 /// The reference structures in file order (names from the extxyz comment lines).

@@ -64,6 +64,26 @@ pub fn mlmd(args: &[&str]) -> Output {
         .expect("mlmd starts")
 }
 
+/// `mlmd eval INPUT --structure STRUCTURE` into a JSON file in `dir`; the report's frames.
+pub fn eval_frames(input: &Path, structure: &Path, dir: &Path) -> Vec<Value> {
+    let json = dir.join("eval.json");
+    let output = mlmd(&[
+        "eval",
+        input.to_str().unwrap(),
+        "--structure",
+        structure.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "mlmd eval failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    report["frames"].as_array().unwrap().clone()
+}
+
 /// Writes an extended XYZ file at full precision.
 pub fn write_extxyz(
     path: &Path,
