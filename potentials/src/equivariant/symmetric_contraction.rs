@@ -6,9 +6,9 @@
 //!
 //! The product x[i1]⋯x[iν] depends only on the multiset {i1..iν}, and W does not change during
 //! a run, so at load time U and W are folded into one table per element,
-//! `V_e[c, j, (L,m)] = Σ_ν Σ_{k, i ∈ j} U_ν[m, i, k] W_ν[e, k, c]`, indexed by the distinct
-//! monomials j that U uses (sorted index tuples). A forward pass builds those monomials with row
-//! gathers and multiplies them into V_e with one batched matmul per element.
+//! `V_e[c, (L,m), j] = Σ_ν Σ_{k, i ∈ j} U_ν[m, i, k] W_ν[e, k, c]`, indexed by the distinct
+//! monomials j that U uses (sorted index tuples, one table per degree). A forward pass builds
+//! those monomials with gathers and multiplies them into V_e with batched matmuls.
 
 use super::tensor::{indices, tensor, FloatType};
 use crate::PotentialError;
@@ -56,19 +56,6 @@ impl Monomials {
         (nu, *degree.entry(tuple).or_insert(next))
     }
 
-    /// Offset of each degree's first column in the concatenated monomial axis.
-    fn offsets(&self) -> Vec<usize> {
-        let mut offset = 0;
-        self.columns
-            .iter()
-            .map(|d| {
-                let o = offset;
-                offset += d.len();
-                o
-            })
-            .collect()
-    }
-
     fn total(&self) -> usize {
         self.columns.iter().map(HashMap::len).sum()
     }
@@ -77,11 +64,10 @@ impl Monomials {
 /// All output irreps of one symmetric contraction, folded per element (see the module docs).
 #[derive(Debug, Clone)]
 pub struct SymmetricContraction<B: Backend> {
-    channels: usize,
     /// Per degree ν: for each slot s < ν, the feature index of slot s of every monomial.
     monomials: Vec<Vec<Tensor<B, 1, Int>>>,
-    /// Per element: `[C, J, Σ M]`.
-    tables: Vec<Tensor<B, 3>>,
+    /// Per element, per degree ν: `[C, Σ M, J_ν]`.
+    tables: Vec<Vec<Tensor<B, 3>>>,
     /// 2L + 1 of each output irrep, in order.
     dims: Vec<usize>,
 }
@@ -158,18 +144,25 @@ impl<B: Backend> SymmetricContraction<B> {
                 "the symmetric contraction's U matrices are all zero".into(),
             ));
         }
-        // Pass 2: fold U and W into per-element tables [C, J, ΣM].
-        let offsets = monomials.offsets();
-        let j_total = monomials.total();
-        let mut tables = vec![vec![0.0; channels * j_total * total_m]; n_elements];
+        // Pass 2: fold U and W into per-element, per-degree tables [C, ΣM, J_ν].
+        let widths: Vec<usize> = monomials.columns.iter().map(HashMap::len).collect();
+        let mut tables: Vec<Vec<Vec<f64>>> = (0..n_elements)
+            .map(|_| {
+                widths
+                    .iter()
+                    .map(|&j| vec![0.0; channels * total_m * j])
+                    .collect()
+            })
+            .collect();
         for &(degree, column, out, irrep, order, k, value) in &terms {
             let o = &irreps[irrep].orders[order];
             let kk = *o.u_shape.last().expect("rank ≥ 2");
-            let j = offsets[degree - 1] + column;
-            for (e, table) in tables.iter_mut().enumerate() {
+            let j_width = widths[degree - 1];
+            for (e, per_degree) in tables.iter_mut().enumerate() {
+                let table = &mut per_degree[degree - 1];
                 let w = &o.weights[(e * kk + k) * channels..(e * kk + k + 1) * channels];
                 for (c, &wc) in w.iter().enumerate() {
-                    table[(c * j_total + j) * total_m + out] += value * wc;
+                    table[(c * total_m + out) * j_width + column] += value * wc;
                 }
             }
         }
@@ -188,11 +181,16 @@ impl<B: Backend> SymmetricContraction<B> {
             })
             .collect();
         Ok(Self {
-            channels,
             monomials: monomial_indices,
             tables: tables
                 .iter()
-                .map(|t| tensor(t, [channels, j_total, total_m], device, float))
+                .map(|per_degree| {
+                    per_degree
+                        .iter()
+                        .zip(&widths)
+                        .map(|(t, &j)| tensor(t, [channels, total_m, j], device, float))
+                        .collect()
+                })
                 .collect(),
             dims: irreps.iter().map(|i| i.m).collect(),
         })
@@ -201,49 +199,43 @@ impl<B: Backend> SymmetricContraction<B> {
     /// `x [N, C, D]` and each node's element (index into the weights' first axis) →
     /// `[N, Σ_L C · (2L+1)]`, each irrep's block channel-major (e3nn's layout).
     pub fn forward(&self, x: Tensor<B, 3>, elements: &[u32]) -> Tensor<B, 2> {
-        let [n, c, d] = x.dims();
+        let [n, c, _] = x.dims();
         let device = x.device();
-        // Features as rows: [D, N·C]; gathers of rows are contiguous copies.
-        let rows = x.reshape([n * c, d]).transpose();
-        let degrees: Vec<Tensor<B, 2>> = self
-            .monomials
-            .iter()
-            .map(|slots| {
-                slots
-                    .iter()
-                    .map(|slot| rows.clone().select(0, slot.clone()))
-                    .reduce(|a, b| a * b)
-                    .expect("degree ≥ 1")
-            })
-            .collect();
-        let products = Tensor::cat(degrees, 0); // [J, N·C]
-        let j_total = products.dims()[0];
-        let products = products.reshape([j_total, n, c]);
-        let total_m: usize = self.dims.iter().sum();
-        // Group nodes by element; each group is one batched matmul over channels.
+        // Nodes are grouped by element. Within a group the monomials are laid out
+        // [C, J_ν, nodes] (gathers copy contiguous runs of nodes) and each degree is one batched
+        // matmul [C, ΣM, J_ν] × [C, J_ν, nodes], summed: no concatenation, whose backward would
+        // write a full-size zero tensor per piece.
         let mut order = Vec::with_capacity(n);
         let mut groups = Vec::new();
-        for (e, table) in self.tables.iter().enumerate() {
+        for (e, tables) in self.tables.iter().enumerate() {
             let nodes: Vec<u32> = (0..n as u32)
                 .filter(|&i| elements[i as usize] as usize == e)
                 .collect();
             if nodes.is_empty() {
                 continue;
             }
-            let count = nodes.len();
-            let group = if count == n {
-                products.clone()
+            let group = if nodes.len() == n {
+                x.clone()
             } else {
-                products.clone().select(1, indices(&nodes, &device))
+                x.clone().select(0, indices(&nodes, &device))
             };
-            // [J, n_e, C] → [C, n_e, J] × [C, J, ΣM] → [C, n_e, ΣM] → [n_e, C, ΣM].
-            let out = group
-                .permute([2, 1, 0])
-                .matmul(table.clone())
-                .swap_dims(0, 1);
-            debug_assert_eq!(out.dims(), [count, self.channels, total_m]);
+            let features = group.permute([1, 2, 0]); // [C, D, n_e]
+            let out = self
+                .monomials
+                .iter()
+                .zip(tables)
+                .map(|(slots, table)| {
+                    let products = slots
+                        .iter()
+                        .map(|slot| features.clone().select(1, slot.clone()))
+                        .reduce(|a, b| a * b)
+                        .expect("degree ≥ 1");
+                    table.clone().matmul(products) // [C, ΣM, n_e]
+                })
+                .reduce(|a, b| a + b)
+                .expect("at least one degree");
             order.extend(nodes);
-            groups.push(out);
+            groups.push(out.permute([2, 0, 1])); // [n_e, C, ΣM]
         }
         assert_eq!(order.len(), n, "every node's element has weights");
         let mut out = Tensor::cat(groups, 0);
