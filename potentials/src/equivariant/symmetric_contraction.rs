@@ -64,7 +64,8 @@ impl Monomials {
 /// All output irreps of one symmetric contraction, folded per element (see the module docs).
 #[derive(Debug, Clone)]
 pub struct SymmetricContraction<B: Backend> {
-    /// Per degree ν: for each slot s < ν, the feature index of slot s of every monomial.
+    /// Per degree ν: for each slot s < ν, the rows `c·D + i_s` of every channel and monomial
+    /// (c-major) in the `[C·D, nodes]` feature matrix.
     monomials: Vec<Vec<Tensor<B, 1, Int>>>,
     /// Per element, per degree ν: `[C, Σ M, J_ν]`.
     tables: Vec<Vec<Tensor<B, 3>>>,
@@ -177,7 +178,16 @@ impl<B: Backend> SymmetricContraction<B> {
                         slots[slot][column] = i as u32;
                     }
                 }
-                slots.iter().map(|s| indices(s, device)).collect()
+                // Rows of the [C·D, nodes] feature matrix: c·D + i for every channel c.
+                slots
+                    .iter()
+                    .map(|s| {
+                        let rows: Vec<u32> = (0..channels as u32)
+                            .flat_map(|c| s.iter().map(move |&i| c * d as u32 + i))
+                            .collect();
+                        indices(&rows, device)
+                    })
+                    .collect()
             })
             .collect();
         Ok(Self {
@@ -199,10 +209,11 @@ impl<B: Backend> SymmetricContraction<B> {
     /// `x [N, C, D]` and each node's element (index into the weights' first axis) →
     /// `[N, Σ_L C · (2L+1)]`, each irrep's block channel-major (e3nn's layout).
     pub fn forward(&self, x: Tensor<B, 3>, elements: &[u32]) -> Tensor<B, 2> {
-        let [n, c, _] = x.dims();
+        let [n, c, d] = x.dims();
         let device = x.device();
         // Nodes are grouped by element. Within a group the monomials are laid out
-        // [C, J_ν, nodes] (gathers copy contiguous runs of nodes) and each degree is one batched
+        // [C, J_ν, nodes], gathered as rows of a [C·D, nodes] matrix (contiguous copies, and a
+        // row scatter-add backward), and each degree is one batched
         // matmul [C, ΣM, J_ν] × [C, J_ν, nodes], summed: no concatenation, whose backward would
         // write a full-size zero tensor per piece.
         let mut order = Vec::with_capacity(n);
@@ -214,12 +225,17 @@ impl<B: Backend> SymmetricContraction<B> {
             if nodes.is_empty() {
                 continue;
             }
+            // 2-D row selects: burn-flex's scatter-add backward is fast only for matrices.
             let group = if nodes.len() == n {
                 x.clone()
             } else {
-                x.clone().select(0, indices(&nodes, &device))
+                x.clone()
+                    .reshape([n, c * d])
+                    .select(0, indices(&nodes, &device))
+                    .reshape([nodes.len(), c, d])
             };
-            let features = group.permute([1, 2, 0]); // [C, D, n_e]
+            let n_e = nodes.len();
+            let features = group.permute([1, 2, 0]).reshape([c * d, n_e]);
             let out = self
                 .monomials
                 .iter()
@@ -227,10 +243,11 @@ impl<B: Backend> SymmetricContraction<B> {
                 .map(|(slots, table)| {
                     let products = slots
                         .iter()
-                        .map(|slot| features.clone().select(1, slot.clone()))
+                        .map(|rows| features.clone().select(0, rows.clone()))
                         .reduce(|a, b| a * b)
                         .expect("degree ≥ 1");
-                    table.clone().matmul(products) // [C, ΣM, n_e]
+                    let [_, _, j] = table.dims();
+                    table.clone().matmul(products.reshape([c, j, n_e])) // [C, ΣM, n_e]
                 })
                 .reduce(|a, b| a + b)
                 .expect("at least one degree");
@@ -244,7 +261,11 @@ impl<B: Backend> SymmetricContraction<B> {
             for (position, &node) in order.iter().enumerate() {
                 inverse[node as usize] = position as u32;
             }
-            out = out.select(0, indices(&inverse, &device));
+            let [_, _, m] = out.dims();
+            out = out
+                .reshape([n, c * m])
+                .select(0, indices(&inverse, &device))
+                .reshape([n, c, m]);
         }
         let mut offset = 0;
         let blocks = self
