@@ -4,6 +4,17 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (position in its `mi_option_e`, v2): -1 keeps freed
+/// memory mapped, so that each MD step reuses the previous step's pages instead of faulting in
+/// fresh zeroed ones (13 % of a MACE step at 1,000 atoms).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+#[allow(unsafe_code)]
+fn keep_freed_memory() {
+    // SAFETY: setting a mimalloc option is allowed at any time.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+}
+
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use mlmd::eval::evaluate_file;
@@ -158,6 +169,7 @@ fn bench(
 }
 
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run { input, threads } => run(input, threads),
