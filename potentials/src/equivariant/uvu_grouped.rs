@@ -32,7 +32,7 @@ struct InputGroup<B: Backend> {
     coupling: Tensor<B, 2>,
     /// `[paths, S]`: 1 where column s belongs to the path.
     spread: Tensor<B, 2>,
-    /// The per-edge weight columns of the group's paths, path-major.
+    /// The per-edge weight columns of the group's paths, channel-major.
     weight_columns: Tensor<B, 1, Int>,
     paths: Vec<GroupPath>,
 }
@@ -108,7 +108,10 @@ impl<B: Backend> GroupedUvu<B> {
                 for k in 0..path.d3 {
                     spread[p * width + path.start + k] = 1.0;
                 }
-                columns.extend((0..a.mul).map(|u| (weight_offsets[t] + u) as u32));
+            }
+            // Channel-major, path-minor: the gathered weights reshape to [n · mul1, paths].
+            for u in 0..a.mul {
+                columns.extend(members.iter().map(|&t| (weight_offsets[t] + u) as u32));
             }
             groups.push(InputGroup {
                 offset1: slices1[block].0,
@@ -156,8 +159,6 @@ impl<B: Backend> GroupedUvu<B> {
             let w = weights
                 .clone()
                 .select(1, g.weight_columns.clone())
-                .reshape([n, n_paths, g.mul1])
-                .swap_dims(1, 2)
                 .reshape([n * g.mul1, n_paths])
                 .matmul(g.spread.clone());
             let messages = (z * w).reshape([n, g.mul1 * width]);
