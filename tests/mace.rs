@@ -1,5 +1,6 @@
 //! MACE models exported from mace-torch (`scripts/export_mace.py` on
-//! `shared/fixtures/mace/mace_small_{a,b}.model`) against mace-torch's references: energies,
+//! `shared/fixtures/mace/mace_small_{a,b}.model`, and the models of
+//! `tests/data/mace/make_extra_models.py`) against mace-torch's references: energies,
 //! forces, stress and per-atom energies through `mlmd eval` in f64 and f32, invariance under
 //! rotation and translation, and energy conservation in NVE.
 
@@ -11,8 +12,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 const MODELS: [&str; 2] = ["mace_small_a", "mace_small_b"];
-/// Built by mace-torch with `use_reduced_cg=True` (`tests/data/mace/make_reduced_cg.py`).
-const REDUCED_CG: &str = "mace_reduced_cg";
+/// Built by `tests/data/mace/make_extra_models.py`: a ScaleShiftMACE with the reduced
+/// (cuequivariance) contraction basis, and a plain MACE stored in float32.
+const EXTRA_MODELS: [&str; 2] = ["mace_reduced_cg", "mace_plain_f32"];
 
 /// An input file using `model` in `dtype`, written into `dir`.
 fn mace_input(dir: &Path, model: &str, dtype: &str) -> PathBuf {
@@ -78,7 +80,7 @@ fn max_difference(a: &[f64], b: &[f64]) -> f64 {
 
 #[test]
 fn eval_reproduces_mace_torch_in_float64() {
-    for model in MODELS.into_iter().chain([REDUCED_CG]) {
+    for model in MODELS.into_iter().chain(EXTRA_MODELS) {
         let frames = eval(model, "float64");
         let references = reference(model);
         assert_eq!(frames.len(), 7);
