@@ -195,6 +195,15 @@ fn first_interaction_and_product_equal_mace_torch() {
     let (_, edge_index) = f.hook("input/edge_index");
     let senders: Vec<u32> = edge_index[..edges].iter().map(|&v| v as u32).collect();
     let receivers: Vec<u32> = edge_index[edges..].iter().map(|&v| v as u32).collect();
+    // The grouped convolution (gather, product, scatter in one) against the plain product
+    // followed by a scatter-sum below.
+    let convolved = conv.convolve(
+        up.clone(),
+        indices(&senders, &device),
+        indices(&receivers, &device),
+        sh.clone(),
+        tp_weights.clone(),
+    );
     let messages = conv.forward(up.select(0, indices(&senders, &device)), sh, tp_weights);
     assert_close(
         "conv_tp",
@@ -209,6 +218,11 @@ fn first_interaction_and_product_equal_mace_torch() {
             messages,
             burn::tensor::IndexingUpdateOp::Add,
         );
+    let difference = max_difference(&to_host(convolved), &to_host(summed.clone()));
+    assert!(
+        difference < 1e-12,
+        "convolve vs forward + scatter: {difference:e}"
+    );
     let linear = Linear::<B>::new(
         &mid,
         &target,
