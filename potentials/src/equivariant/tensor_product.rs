@@ -26,22 +26,25 @@ pub fn couples(a: Irrep, b: Irrep, c: Irrep) -> bool {
     c.p == a.p * b.p && c.l >= a.l.abs_diff(b.l) && c.l <= a.l + b.l
 }
 
-/// A path's data on the device: the Wigner-3j block as `[d2, d1 · d3]` (j-major).
+/// A path's data: the Wigner-3j block times the path weight as `[d2, d1 · d3]` (j-major), on
+/// the host and on the device.
 #[derive(Debug, Clone)]
-struct PathData<B: Backend> {
-    instruction: Instruction,
+pub(super) struct PathData<B: Backend> {
+    pub(super) instruction: Instruction,
     /// Column offsets of the path's blocks in input 1 and input 2.
-    offsets: [usize; 2],
+    pub(super) offsets: [usize; 2],
+    /// `[d2, d1 · d3]`, row-major.
+    pub(super) coefficients: Vec<f64>,
     w3j: Tensor<B, 2>,
 }
 
 /// The shared core: `z[n, u, v, k] = Σ_ij x1[n, u, i] x2[n, v, j] C[i, j, k]` for each path.
 #[derive(Debug, Clone)]
-struct Paths<B: Backend> {
-    irreps_in1: Irreps,
-    irreps_in2: Irreps,
-    irreps_out: Irreps,
-    paths: Vec<PathData<B>>,
+pub(super) struct Paths<B: Backend> {
+    pub(super) irreps_in1: Irreps,
+    pub(super) irreps_in2: Irreps,
+    pub(super) irreps_out: Irreps,
+    pub(super) paths: Vec<PathData<B>>,
 }
 
 impl<B: Backend> Paths<B> {
@@ -90,6 +93,7 @@ impl<B: Backend> Paths<B> {
                     instruction,
                     offsets: [slices1[instruction.input1].0, slices2[instruction.input2].0],
                     w3j: tensor(&permuted, [d2, d1 * d3], device, float),
+                    coefficients: permuted,
                 })
             })
             .collect::<Result<_, _>>()?;
@@ -206,15 +210,7 @@ impl<B: Backend> ChannelwiseTensorProduct<B> {
             device,
             float,
         )?;
-        let grouped = GroupedUvu::new(
-            irreps_in1,
-            irreps_in2,
-            irreps_out,
-            instructions,
-            w3j,
-            device,
-            float,
-        );
+        let grouped = GroupedUvu::new(&paths, device, float);
         Ok(Self { paths, grouped })
     }
 

@@ -8,10 +8,8 @@
 //! components by a matmul with a 0/1 matrix, multiply Z element by element. Burn's CPU backend
 //! multiplies equal shapes much faster than broadcast ones, forward and backward.
 
-use super::irreps::Irreps;
 use super::tensor::{indices, tensor, FloatType};
-use super::tensor_product::Instruction;
-use super::wigner::W3jTable;
+use super::tensor_product::Paths;
 use burn::tensor::{backend::Backend, IndexingUpdateOp, Int, Tensor};
 
 /// One path within a group: its output block, first column in the group's S axis, and 2l+1.
@@ -44,44 +42,42 @@ pub(super) struct GroupedUvu<B: Backend> {
 }
 
 impl<B: Backend> GroupedUvu<B> {
-    /// The grouped form of validated instructions, or `None` if some path's second input has
+    /// The grouped form of a product's paths, or `None` if some path's second input has
     /// multiplicity other than 1.
-    pub(super) fn new(
-        irreps_in1: &Irreps,
-        irreps_in2: &Irreps,
-        irreps_out: &Irreps,
-        instructions: &[Instruction],
-        w3j: &W3jTable,
-        device: &B::Device,
-        float: FloatType,
-    ) -> Option<Self> {
-        if instructions.iter().any(|i| irreps_in2.0[i.input2].mul != 1) {
+    pub(super) fn new(paths: &Paths<B>, device: &B::Device, float: FloatType) -> Option<Self> {
+        let (irreps_in1, irreps_in2, irreps_out) =
+            (&paths.irreps_in1, &paths.irreps_in2, &paths.irreps_out);
+        if paths
+            .paths
+            .iter()
+            .any(|p| irreps_in2.0[p.instruction.input2].mul != 1)
+        {
             return None;
         }
-        let (slices1, slices2) = (irreps_in1.slices(), irreps_in2.slices());
         let dim2 = irreps_in2.dim();
-        // Offset of each instruction's weights in the per-edge weight vector.
-        let mut weight_offsets = Vec::with_capacity(instructions.len());
+        // Offset of each path's weights in the per-edge weight vector.
+        let mut weight_offsets = Vec::with_capacity(paths.paths.len());
         let mut offset = 0;
-        for i in instructions {
+        for p in &paths.paths {
             weight_offsets.push(offset);
-            offset += irreps_in1.0[i.input1].mul;
+            offset += irreps_in1.0[p.instruction.input1].mul;
         }
         let mut groups = Vec::new();
         for (block, a) in irreps_in1.0.iter().enumerate() {
-            let members: Vec<usize> = (0..instructions.len())
-                .filter(|&t| instructions[t].input1 == block)
+            let members: Vec<usize> = (0..paths.paths.len())
+                .filter(|&t| paths.paths[t].instruction.input1 == block)
                 .collect();
-            if members.is_empty() {
+            let Some(&first) = members.first() else {
                 continue;
-            }
+            };
             let d1 = a.ir.dim();
-            let mut paths = Vec::new();
+            let mut group_paths = Vec::new();
             let mut width = 0;
             for &t in &members {
-                let d3 = irreps_out.0[instructions[t].output].ir.dim();
-                paths.push(GroupPath {
-                    output: instructions[t].output,
+                let output = paths.paths[t].instruction.output;
+                let d3 = irreps_out.0[output].ir.dim();
+                group_paths.push(GroupPath {
+                    output,
                     start: width,
                     d3,
                 });
@@ -89,19 +85,16 @@ impl<B: Backend> GroupedUvu<B> {
             }
             let mut coupling = vec![0.0; dim2 * d1 * width];
             let mut spread = vec![0.0; members.len() * width];
-            let mut columns = Vec::new();
-            for (p, (&t, path)) in members.iter().zip(&paths).enumerate() {
-                let instruction = instructions[t];
-                let b = irreps_in2.0[instruction.input2];
-                let d2 = b.ir.dim();
-                let l3 = irreps_out.0[instruction.output].ir.l;
-                let c = w3j.get([a.ir.l, b.ir.l, l3]);
-                for i in 0..d1 {
-                    for j in 0..d2 {
+            for (p, (&t, path)) in members.iter().zip(&group_paths).enumerate() {
+                let data = &paths.paths[t];
+                let d2 = irreps_in2.0[data.instruction.input2].ir.dim();
+                // data.coefficients: [d2, d1 · d3], path weight included.
+                for j in 0..d2 {
+                    let row = data.offsets[1] + j;
+                    for i in 0..d1 {
                         for k in 0..path.d3 {
-                            let row = slices2[instruction.input2].0 + j;
                             coupling[row * d1 * width + i * width + path.start + k] =
-                                instruction.path_weight * c[(i * d2 + j) * path.d3 + k];
+                                data.coefficients[j * d1 * path.d3 + i * path.d3 + k];
                         }
                     }
                 }
@@ -110,17 +103,18 @@ impl<B: Backend> GroupedUvu<B> {
                 }
             }
             // Channel-major, path-minor: the gathered weights reshape to [n · mul1, paths].
-            for u in 0..a.mul {
-                columns.extend(members.iter().map(|&t| (weight_offsets[t] + u) as u32));
-            }
+            let offsets = &weight_offsets;
+            let columns: Vec<u32> = (0..a.mul)
+                .flat_map(|u| members.iter().map(move |&t| (offsets[t] + u) as u32))
+                .collect();
             groups.push(InputGroup {
-                offset1: slices1[block].0,
+                offset1: paths.paths[first].offsets[0],
                 mul1: a.mul,
                 d1,
                 coupling: tensor(&coupling, [dim2, d1 * width], device, float),
                 spread: tensor(&spread, [members.len(), width], device, float),
                 weight_columns: indices(&columns, device),
-                paths,
+                paths: group_paths,
             });
         }
         Some(Self { groups })
