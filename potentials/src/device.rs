@@ -17,13 +17,3 @@ pub enum ComputeDevice {
     /// The first CUDA GPU (needs the `cuda` feature).
     Cuda,
 }
-
-impl ComputeDevice {
-    /// Whether this build of mlmd can run on the device.
-    pub fn available(self) -> bool {
-        match self {
-            ComputeDevice::Cpu => true,
-            ComputeDevice::Cuda => cfg!(feature = "cuda"),
-        }
-    }
-}

@@ -121,11 +121,6 @@ impl ModelFile {
         })
     }
 
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// An error about this file.
     pub fn error(&self, message: impl Into<String>) -> PotentialError {
         PotentialError::ModelFile {

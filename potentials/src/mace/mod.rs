@@ -37,11 +37,6 @@ impl<B: AutodiffBackend> Mace<B> {
         })
     }
 
-    /// The network.
-    pub fn model(&self) -> &MaceModel<B> {
-        &self.model
-    }
-
     fn element_index(&self, z: u8) -> Option<u32> {
         self.model
             .atomic_numbers()
