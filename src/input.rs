@@ -93,7 +93,21 @@ pub enum PotentialInput {
         /// Where the network runs (default cpu).
         #[serde(default)]
         device: DeviceInput,
+        /// Evaluation path (default fast).
+        #[serde(default)]
+        mode: ModeInput,
     },
+}
+
+/// `potential.mode` of a MACE model.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ModeInput {
+    /// Hand-written kernels with analytic gradients (CPU).
+    #[default]
+    Fast,
+    /// The burn model under autodiff: the reference path.
+    Reference,
 }
 
 /// `potential.dtype` of an ML potential.
@@ -360,6 +374,7 @@ impl Input {
                 model,
                 dtype,
                 device,
+                mode,
             } => {
                 let float = match dtype {
                     DtypeInput::Float32 => FloatType::F32,
@@ -369,7 +384,11 @@ impl Input {
                     DeviceInput::Cpu => ComputeDevice::Cpu,
                     DeviceInput::Cuda => ComputeDevice::Cuda,
                 };
-                mace::load_potential(&self.resolve(model), device, float)
+                let mode = match mode {
+                    ModeInput::Fast => mace::Mode::Fast,
+                    ModeInput::Reference => mace::Mode::Reference,
+                };
+                mace::load_potential(&self.resolve(model), device, float, mode)
                     .map_err(|e| self.error(format!("potential: {e}")))
             }
         }

@@ -16,12 +16,12 @@ const MODELS: [&str; 2] = ["mace_small_a", "mace_small_b"];
 /// (cuequivariance) contraction basis, and a plain MACE stored in float32.
 const EXTRA_MODELS: [&str; 2] = ["mace_reduced_cg", "mace_plain_f32"];
 
-/// An input file using `model` in `dtype`, written into `dir`.
-fn mace_input(dir: &Path, model: &str, dtype: &str) -> PathBuf {
+/// An input file using `model` in `dtype` on the evaluation path `mode`, written into `dir`.
+fn mace_input(dir: &Path, model: &str, dtype: &str, mode: &str) -> PathBuf {
     let path = dir.join("input.toml");
     let text = format!(
         "[structure]\nfile = \"{}\"\n\n[potential]\ntype = \"mace\"\nmodel = \"{}\"\n\
-         dtype = \"{dtype}\"\n\n[integrator]\ntype = \"velocity-verlet\"\ntimestep = 0.5\n\n\
+         dtype = \"{dtype}\"\nmode = \"{mode}\"\n\n[integrator]\ntype = \"velocity-verlet\"\ntimestep = 0.5\n\n\
          [run]\nsteps = 0\n",
         data("mace/structures.extxyz").display(),
         data(&format!("mace/{model}.safetensors")).display(),
@@ -30,15 +30,22 @@ fn mace_input(dir: &Path, model: &str, dtype: &str) -> PathBuf {
     path
 }
 
-/// `mlmd eval` of the seven reference structures; the report's frames.
+/// `mlmd eval` of the seven reference structures on the default (fast) path; the frames.
 fn eval(model: &str, dtype: &str) -> Vec<Value> {
-    eval_file(model, dtype, &data("mace/structures.extxyz"))
+    eval_mode(model, dtype, "fast")
 }
 
-/// `mlmd eval` of every frame of `structure`; the report's frames.
+/// `mlmd eval` of the seven reference structures on the path `mode`; the report's frames.
+fn eval_mode(model: &str, dtype: &str, mode: &str) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let input = mace_input(dir.path(), model, dtype, mode);
+    common::eval_frames(&input, &data("mace/structures.extxyz"), dir.path())
+}
+
+/// `mlmd eval` of every frame of `structure` on the default path; the report's frames.
 fn eval_file(model: &str, dtype: &str, structure: &Path) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
-    let input = mace_input(dir.path(), model, dtype);
+    let input = mace_input(dir.path(), model, dtype, "fast");
     common::eval_frames(&input, structure, dir.path())
 }
 
@@ -80,24 +87,29 @@ fn max_difference(a: &[f64], b: &[f64]) -> f64 {
 
 #[test]
 fn eval_reproduces_mace_torch_in_float64() {
-    for model in MODELS.into_iter().chain(EXTRA_MODELS) {
-        let frames = eval(model, "float64");
+    let paths = ["fast", "reference"];
+    for (model, mode) in MODELS
+        .into_iter()
+        .chain(EXTRA_MODELS)
+        .flat_map(|m| paths.map(|p| (m, p)))
+    {
+        let frames = eval_mode(model, "float64", mode);
         let references = reference(model);
         assert_eq!(frames.len(), 7);
         for (frame, (name, r)) in frames.iter().zip(&references) {
             let de = (frame["energy"].as_f64().unwrap() - r["energy"].as_f64().unwrap()).abs();
-            assert!(de <= 1e-9, "{model} {name}: |ΔE| = {de:e} eV");
+            assert!(de <= 1e-9, "{model} {mode} {name}: |ΔE| = {de:e} eV");
             let df = max_difference(&flat(&frame["forces"]), &flat(&r["forces"]));
-            assert!(df <= 1e-8, "{model} {name}: |ΔF| = {df:e} eV/Å");
+            assert!(df <= 1e-8, "{model} {mode} {name}: |ΔF| = {df:e} eV/Å");
             let de_atoms = max_difference(&flat(&frame["energies"]), &flat(&r["node_energy"]));
             assert!(
                 de_atoms <= 1e-9,
-                "{model} {name}: per-atom |ΔE| = {de_atoms:e} eV"
+                "{model} {mode} {name}: per-atom |ΔE| = {de_atoms:e} eV"
             );
             let periodic = r["pbc"].as_array().unwrap().iter().all(|p| p == true);
             if periodic {
                 let ds = max_difference(&flat(&frame["stress"]), &flat(&r["stress"]));
-                assert!(ds <= 1e-9, "{model} {name}: |Δσ| = {ds:e} eV/Å³");
+                assert!(ds <= 1e-9, "{model} {mode} {name}: |Δσ| = {ds:e} eV/Å³");
             } else {
                 assert!(
                     frame["stress"].is_null(),

@@ -27,22 +27,10 @@ pub struct Linear<B: Backend> {
 impl<B: Backend> Linear<B> {
     /// Number of weights e3nn stores for these irreps.
     pub fn weight_numel(irreps_in: &Irreps, irreps_out: &Irreps) -> usize {
-        Self::path_list(irreps_in, irreps_out)
+        path_list(irreps_in, irreps_out)
             .iter()
             .map(|&(i, o)| irreps_in.0[i].mul * irreps_out.0[o].mul)
-            .sum()
-    }
-
-    fn path_list(irreps_in: &Irreps, irreps_out: &Irreps) -> Vec<(usize, usize)> {
-        let mut paths = Vec::new();
-        for (i, a) in irreps_in.0.iter().enumerate() {
-            for (o, b) in irreps_out.0.iter().enumerate() {
-                if a.ir == b.ir && a.mul > 0 && b.mul > 0 {
-                    paths.push((i, o));
-                }
-            }
-        }
-        paths
+            .sum::<usize>()
     }
 
     /// A linear map with e3nn's flat weight vector.
@@ -53,34 +41,12 @@ impl<B: Backend> Linear<B> {
         device: &B::Device,
         float: FloatType,
     ) -> Result<Self, crate::PotentialError> {
-        let list = Self::path_list(irreps_in, irreps_out);
-        let expected = Self::weight_numel(irreps_in, irreps_out);
-        if weights.len() != expected {
-            return Err(crate::PotentialError::Invalid(format!(
-                "Linear {irreps_in} -> {irreps_out} needs {expected} weights, got {}",
-                weights.len()
-            )));
-        }
-        let mut fan_in = vec![0usize; irreps_out.len()];
-        for &(i, o) in &list {
-            fan_in[o] += irreps_in.0[i].mul;
-        }
-        let mut offset = 0;
-        let paths = list
-            .iter()
-            .map(|&(i, o)| {
-                let (mul_in, mul_out) = (irreps_in.0[i].mul, irreps_out.0[o].mul);
-                let alpha = 1.0 / (fan_in[o] as f64).sqrt();
-                let block: Vec<f64> = weights[offset..offset + mul_in * mul_out]
-                    .iter()
-                    .map(|w| w * alpha)
-                    .collect();
-                offset += mul_in * mul_out;
-                LinearPath {
-                    input: i,
-                    output: o,
-                    weight: tensor(&block, [mul_in, mul_out], device, float),
-                }
+        let paths = scaled_paths(irreps_in, irreps_out, weights)?
+            .into_iter()
+            .map(|p| LinearPath {
+                input: p.input,
+                output: p.output,
+                weight: tensor(&p.weight, [p.mul_in, p.mul_out], device, float),
             })
             .collect();
         Ok(Self {
@@ -134,4 +100,76 @@ impl<B: Backend> Linear<B> {
             .collect();
         Tensor::cat(blocks, 1)
     }
+}
+
+/// Pairs of (input block, output block) with the same irrep, input block in the outer loop.
+fn path_list(irreps_in: &Irreps, irreps_out: &Irreps) -> Vec<(usize, usize)> {
+    let mut paths = Vec::new();
+    for (i, a) in irreps_in.0.iter().enumerate() {
+        for (o, b) in irreps_out.0.iter().enumerate() {
+            if a.ir == b.ir && a.mul > 0 && b.mul > 0 {
+                paths.push((i, o));
+            }
+        }
+    }
+    paths
+}
+
+/// One path of an e3nn `Linear` on the host: its blocks and its weights `[mul_in, mul_out]`
+/// (row-major), already multiplied by the normalisation α.
+#[derive(Debug, Clone)]
+pub struct ScaledPath {
+    /// Input block.
+    pub input: usize,
+    /// Output block.
+    pub output: usize,
+    /// Multiplicity of the input block.
+    pub mul_in: usize,
+    /// Multiplicity of the output block.
+    pub mul_out: usize,
+    /// `[mul_in, mul_out]`, row-major, times α = 1/√(Σ_{paths → output} mul_in).
+    pub weight: Vec<f64>,
+}
+
+/// The paths of an e3nn `Linear` from its flat weight vector, normalisation included.
+pub fn scaled_paths(
+    irreps_in: &Irreps,
+    irreps_out: &Irreps,
+    weights: &[f64],
+) -> Result<Vec<ScaledPath>, crate::PotentialError> {
+    let list = path_list(irreps_in, irreps_out);
+    let expected: usize = list
+        .iter()
+        .map(|&(i, o)| irreps_in.0[i].mul * irreps_out.0[o].mul)
+        .sum();
+    if weights.len() != expected {
+        return Err(crate::PotentialError::Invalid(format!(
+            "Linear {irreps_in} -> {irreps_out} needs {expected} weights, got {}",
+            weights.len()
+        )));
+    }
+    let mut fan_in = vec![0usize; irreps_out.len()];
+    for &(i, o) in &list {
+        fan_in[o] += irreps_in.0[i].mul;
+    }
+    let mut offset = 0;
+    Ok(list
+        .iter()
+        .map(|&(i, o)| {
+            let (mul_in, mul_out) = (irreps_in.0[i].mul, irreps_out.0[o].mul);
+            let alpha = 1.0 / (fan_in[o] as f64).sqrt();
+            let weight = weights[offset..offset + mul_in * mul_out]
+                .iter()
+                .map(|w| w * alpha)
+                .collect();
+            offset += mul_in * mul_out;
+            ScaledPath {
+                input: i,
+                output: o,
+                mul_in,
+                mul_out,
+                weight,
+            }
+        })
+        .collect())
 }

@@ -17,10 +17,13 @@ mod wigner;
 pub use forces::{evaluate_with_autodiff, GraphInputs};
 pub use gate::{Activation, Gate};
 pub use irreps::{Irrep, Irreps, MulIrrep};
-pub use linear::Linear;
+pub use linear::{scaled_paths, Linear, ScaledPath};
 pub use radial::{silu, BesselBasis, PolynomialCutoff, RadialMlp, SILU_NORMALIZE2MOM};
+pub(crate) use spherical_harmonics::recursion_matrices;
 pub use spherical_harmonics::{Normalization, SphericalHarmonics};
-pub use symmetric_contraction::{ContractionIrrep, ContractionOrder, SymmetricContraction};
+pub use symmetric_contraction::{
+    ContractionIrrep, ContractionOrder, FoldedContraction, SymmetricContraction,
+};
 pub use tensor::FloatType;
 pub use tensor_product::{
     couples, ChannelwiseTensorProduct, ElementwiseTensorProduct, FullyConnectedTensorProduct,

@@ -60,6 +60,24 @@ pub struct PolynomialCutoff {
 }
 
 impl PolynomialCutoff {
+    /// The envelope f(r) and its derivative df/dr (1/Å) at one distance `r`, Å.
+    pub fn value_and_derivative(&self, r: f64) -> (f64, f64) {
+        if r >= self.r_max {
+            return (0.0, 0.0);
+        }
+        let p = self.p;
+        let u = r / self.r_max;
+        let up = u.powf(p);
+        let (a, b, c) = (
+            -(p + 1.0) * (p + 2.0) / 2.0,
+            p * (p + 2.0),
+            -p * (p + 1.0) / 2.0,
+        );
+        let value = 1.0 + up * (a + u * (b + u * c));
+        let slope = u.powf(p - 1.0) * (p * a + u * ((p + 1.0) * b + u * (p + 2.0) * c));
+        (value, slope / self.r_max)
+    }
+
     /// `[E, 1]` lengths → `[E, 1]` envelope.
     pub fn forward<B: Backend>(&self, r: Tensor<B, 2>) -> Tensor<B, 2> {
         let p = self.p;

@@ -28,7 +28,7 @@ pub struct SphericalHarmonics<B: Backend> {
 
 /// The host recursion matrices and a check value: `M_l[(i, j), k] = c_l C(1, l, l+1)[i, j, k]`
 /// with c_l such that component normalisation holds.
-fn recursion_matrices(lmax: usize) -> Vec<Vec<f64>> {
+pub(crate) fn recursion_matrices(lmax: usize) -> Vec<Vec<f64>> {
     // Any unit vector: the norm of an irrep is rotation invariant.
     let u = [0.48, -0.6, 0.64];
     let mut y = vec![3f64.sqrt() * u[0], 3f64.sqrt() * u[1], 3f64.sqrt() * u[2]];

@@ -73,16 +73,30 @@ pub struct SymmetricContraction<B: Backend> {
     dims: Vec<usize>,
 }
 
-impl<B: Backend> SymmetricContraction<B> {
-    /// A contraction over feature dimension `d` (Σ (2l+1) of the input irreps per channel) and
-    /// `channels` channels, for nodes of `n_elements` elements.
+/// A contraction folded on the host: the distinct monomials of each degree and, per element,
+/// the tables `V_e[c, (L,m), j]` that multiply them (see the module docs).
+#[derive(Debug, Clone)]
+pub struct FoldedContraction {
+    /// Per degree ν (index ν − 1), per slot s < ν: the feature index i_s of each monomial j.
+    pub monomials: Vec<Vec<Vec<u32>>>,
+    /// Per element, per degree ν: `[C, ΣM, J_ν]`, row-major.
+    pub tables: Vec<Vec<Vec<f64>>>,
+    /// 2L + 1 of each output irrep, in order.
+    pub dims: Vec<usize>,
+    /// Feature dimension D per channel.
+    pub d: usize,
+    /// Channels C.
+    pub channels: usize,
+}
+
+impl FoldedContraction {
+    /// Folds U and W of every output irrep over feature dimension `d` (Σ (2l+1) of the input
+    /// irreps per channel) and `channels` channels, for `n_elements` elements.
     pub fn new(
         d: usize,
         channels: usize,
         n_elements: usize,
         irreps: &[ContractionIrrep],
-        device: &B::Device,
-        float: FloatType,
     ) -> Result<Self, PotentialError> {
         let total_m: usize = irreps.iter().map(|i| i.m).sum();
         // Pass 1: validate shapes and collect (monomial, output column, k-row of W) terms.
@@ -167,7 +181,7 @@ impl<B: Backend> SymmetricContraction<B> {
                 }
             }
         }
-        let monomial_indices = monomials
+        let monomials = monomials
             .columns
             .iter()
             .enumerate()
@@ -178,6 +192,50 @@ impl<B: Backend> SymmetricContraction<B> {
                         slots[slot][column] = i as u32;
                     }
                 }
+                slots
+            })
+            .collect();
+        Ok(Self {
+            monomials,
+            tables,
+            dims: irreps.iter().map(|i| i.m).collect(),
+            d,
+            channels,
+        })
+    }
+
+    /// Σ (2L+1) over the output irreps.
+    pub fn total_m(&self) -> usize {
+        self.dims.iter().sum()
+    }
+}
+
+impl<B: Backend> SymmetricContraction<B> {
+    /// A contraction over feature dimension `d` (Σ (2l+1) of the input irreps per channel) and
+    /// `channels` channels, for nodes of `n_elements` elements.
+    pub fn new(
+        d: usize,
+        channels: usize,
+        n_elements: usize,
+        irreps: &[ContractionIrrep],
+        device: &B::Device,
+        float: FloatType,
+    ) -> Result<Self, PotentialError> {
+        Ok(Self::from_folded(
+            &FoldedContraction::new(d, channels, n_elements, irreps)?,
+            device,
+            float,
+        ))
+    }
+
+    /// The contraction of a folded one, on `device`.
+    pub fn from_folded(folded: &FoldedContraction, device: &B::Device, float: FloatType) -> Self {
+        let (d, channels) = (folded.d, folded.channels);
+        let total_m = folded.total_m();
+        let monomials = folded
+            .monomials
+            .iter()
+            .map(|slots| {
                 // Rows of the [C·D, nodes] feature matrix: c·D + i for every channel c.
                 slots
                     .iter()
@@ -190,20 +248,23 @@ impl<B: Backend> SymmetricContraction<B> {
                     .collect()
             })
             .collect();
-        Ok(Self {
-            monomials: monomial_indices,
-            tables: tables
+        Self {
+            monomials,
+            tables: folded
+                .tables
                 .iter()
                 .map(|per_degree| {
                     per_degree
                         .iter()
-                        .zip(&widths)
-                        .map(|(t, &j)| tensor(t, [channels, total_m, j], device, float))
+                        .zip(&folded.monomials)
+                        .map(|(t, slots)| {
+                            tensor(t, [channels, total_m, slots[0].len()], device, float)
+                        })
                         .collect()
                 })
                 .collect(),
-            dims: irreps.iter().map(|i| i.m).collect(),
-        })
+            dims: folded.dims.clone(),
+        }
     }
 
     /// `x [N, C, D]` and each node's element (index into the weights' first axis) →

@@ -5,8 +5,9 @@ use super::config::{InteractionConfig, ProductConfig, ReadoutConfig};
 use super::file::ModelFile;
 use crate::equivariant::tensor::FloatType;
 use crate::equivariant::{
-    silu, ChannelwiseTensorProduct, ContractionIrrep, ContractionOrder,
-    FullyConnectedTensorProduct, Irreps, Linear, RadialMlp, SymmetricContraction, W3jTable,
+    silu, ChannelwiseTensorProduct, ContractionIrrep, ContractionOrder, FoldedContraction,
+    FullyConnectedTensorProduct, Instruction, Irreps, Linear, RadialMlp, SymmetricContraction,
+    W3jTable,
 };
 use crate::PotentialError;
 use burn::tensor::{backend::Backend, Int, Tensor};
@@ -33,6 +34,94 @@ pub fn load_linear<B: Backend>(
         float,
     )
     .map_err(|e| file.error(format!("{name}: {e}")))
+}
+
+/// The irreps of `interactions.{index}` and its convolution's instructions (MACE's rule,
+/// checked against the file).
+#[derive(Debug, Clone)]
+pub struct InteractionIrreps {
+    /// Incoming node features.
+    pub node_feats: Irreps,
+    /// Output of `linear_up`.
+    pub up: Irreps,
+    /// Output of `linear` (the block's target irreps).
+    pub target: Irreps,
+    /// Output of `skip_tp`.
+    pub skip_out: Irreps,
+    /// Output of `conv_tp`.
+    pub mid: Irreps,
+    /// `conv_tp`'s paths.
+    pub instructions: Vec<Instruction>,
+}
+
+impl InteractionIrreps {
+    /// Parses the irreps of `config` and derives the convolution's paths.
+    pub fn read(
+        file: &ModelFile,
+        index: usize,
+        config: &InteractionConfig,
+        sh_irreps: &Irreps,
+    ) -> Result<Self, PotentialError> {
+        let name = format!("interactions.{index}");
+        let irreps = |text: &str, field: &str| parse_irreps(file, text, &format!("{name}.{field}"));
+        let up = irreps(&config.linear_up_irreps, "linear_up_irreps")?;
+        let target = irreps(&config.linear_irreps, "linear_irreps")?;
+        let (mid, instructions) =
+            ChannelwiseTensorProduct::<burn::backend::Flex>::mace_instructions(
+                &up, sh_irreps, &target,
+            );
+        if mid.to_string() != irreps(&config.conv_tp_irreps, "conv_tp_irreps")?.to_string() {
+            return Err(file.error(format!(
+                "{name}.conv_tp: MACE's instruction rule gives {mid}, the file says {}",
+                config.conv_tp_irreps
+            )));
+        }
+        Ok(Self {
+            node_feats: irreps(&config.node_feats_irreps, "node_feats_irreps")?,
+            up,
+            target,
+            skip_out: irreps(&config.skip_tp_irreps, "skip_tp_irreps")?,
+            mid,
+            instructions,
+        })
+    }
+
+    /// The first input of `skip_tp`: the node features (residual) or the message.
+    pub fn skip_in(&self, residual: bool) -> &Irreps {
+        if residual {
+            &self.node_feats
+        } else {
+            &self.target
+        }
+    }
+}
+
+/// The layers `(weights [h_in, h_out] row-major, h_in, h_out)` of `interactions.{index}`'s
+/// radial MLP, checked to end in `weight_numel` outputs.
+pub fn radial_mlp_layers(
+    file: &ModelFile,
+    index: usize,
+    config: &InteractionConfig,
+    weight_numel: usize,
+) -> Result<Vec<(Vec<f64>, usize, usize)>, PotentialError> {
+    let name = format!("interactions.{index}.conv_tp_weights");
+    let layers = (0..config.radial_mlp.layers)
+        .map(|k| {
+            let key = format!("{name}.layer{k}.weight");
+            let t = file.tensor(&key)?;
+            match t.shape[..] {
+                [h_in, h_out] => Ok((t.values.clone(), h_in, h_out)),
+                _ => Err(file.error(format!("{key} should be a matrix, has shape {:?}", t.shape))),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let chained = layers.windows(2).all(|w| w[0].2 == w[1].1);
+    if !chained || layers.last().map(|l| l.2) != Some(weight_numel) {
+        return Err(file.error(format!(
+            "{name} does not chain into the {weight_numel} weights conv_tp needs"
+        )));
+    }
+    Ok(layers)
 }
 
 /// The graph data every interaction reads: edge harmonics and radial features, and the edges.
@@ -76,11 +165,15 @@ impl<B: Backend> Interaction<B> {
         float: FloatType,
     ) -> Result<Self, PotentialError> {
         let name = format!("interactions.{index}");
-        let irreps = |text: &str, field: &str| parse_irreps(file, text, &format!("{name}.{field}"));
-        let node_feats = irreps(&config.node_feats_irreps, "node_feats_irreps")?;
-        let up = irreps(&config.linear_up_irreps, "linear_up_irreps")?;
-        let target = irreps(&config.linear_irreps, "linear_irreps")?;
-        let skip_out = irreps(&config.skip_tp_irreps, "skip_tp_irreps")?;
+        let irreps = InteractionIrreps::read(file, index, config, sh_irreps)?;
+        let InteractionIrreps {
+            node_feats,
+            up,
+            target,
+            skip_out,
+            mid,
+            instructions,
+        } = irreps.clone();
         let linear_up = load_linear(
             file,
             &format!("{name}.linear_up"),
@@ -89,35 +182,10 @@ impl<B: Backend> Interaction<B> {
             device,
             float,
         )?;
-        let (mid, instructions) =
-            ChannelwiseTensorProduct::<B>::mace_instructions(&up, sh_irreps, &target);
-        if mid.to_string() != irreps(&config.conv_tp_irreps, "conv_tp_irreps")?.to_string() {
-            return Err(file.error(format!(
-                "{name}.conv_tp: MACE's instruction rule gives {mid}, the file says {}",
-                config.conv_tp_irreps
-            )));
-        }
         let conv_tp =
             ChannelwiseTensorProduct::new(&up, sh_irreps, &mid, &instructions, w3j, device, float)
                 .map_err(|e| file.error(format!("{name}.conv_tp: {e}")))?;
-        let layers =
-            (0..config.radial_mlp.layers)
-                .map(|k| {
-                    let key = format!("{name}.conv_tp_weights.layer{k}.weight");
-                    let t = file.tensor(&key)?;
-                    match t.shape[..] {
-                        [h_in, h_out] => Ok((t.values.clone(), h_in, h_out)),
-                        _ => Err(file
-                            .error(format!("{key} should be a matrix, has shape {:?}", t.shape))),
-                    }
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-        if layers.last().map(|l| l.2) != Some(conv_tp.weight_numel()) {
-            return Err(file.error(format!(
-                "{name}.conv_tp_weights does not end in the {} weights conv_tp needs",
-                conv_tp.weight_numel()
-            )));
-        }
+        let layers = radial_mlp_layers(file, index, config, conv_tp.weight_numel())?;
         let conv_tp_weights = RadialMlp::new(
             &layers,
             config.radial_mlp.activation_constant,
@@ -132,13 +200,8 @@ impl<B: Backend> Interaction<B> {
             device,
             float,
         )?;
-        let skip_in = if config.residual {
-            &node_feats
-        } else {
-            &target
-        };
         let skip_tp = FullyConnectedTensorProduct::new(
-            skip_in,
+            irreps.skip_in(config.residual),
             node_attrs_irreps,
             &skip_out,
             file.values(&format!("{name}.skip_tp.weight"))?,
@@ -233,61 +296,8 @@ impl<B: Backend> Product<B> {
         float: FloatType,
     ) -> Result<Self, PotentialError> {
         let name = format!("products.{index}");
-        let irreps = |text: &str, field: &str| parse_irreps(file, text, &format!("{name}.{field}"));
-        let irreps_in = irreps(&config.irreps_in, "irreps_in")?;
-        let irreps_out = irreps(&config.irreps_out, "irreps_out")?;
-        let features = irreps(&config.linear_irreps, "linear_irreps")?;
-        let channels = irreps_in.0.first().map_or(0, |b| b.mul);
-        if irreps_in.0.iter().any(|b| b.mul != channels)
-            || irreps_out.0.iter().any(|b| b.mul != channels)
-        {
-            return Err(file.error(format!(
-                "{name}: the symmetric contraction needs one multiplicity, got {irreps_in} -> \
-                 {irreps_out}"
-            )));
-        }
-        if config.correlations.len() != irreps_out.len() {
-            return Err(file.error(format!(
-                "{name}: {} correlations for {} output irreps",
-                config.correlations.len(),
-                irreps_out.len()
-            )));
-        }
-        let d: usize = irreps_in.0.iter().map(|b| b.ir.dim()).sum();
-        let prefix = format!("{name}.symmetric_contractions");
-        let irreps = irreps_out
-            .0
-            .iter()
-            .zip(&config.correlations)
-            .enumerate()
-            .map(|(c, (block, &correlation))| {
-                let prefix = format!("{prefix}.contractions.{c}");
-                let orders = (1..=correlation)
-                    .map(|nu| {
-                        // mace-torch: weights_max ↔ ν = correlation, weights.j ↔ ν = correlation − 1 − j.
-                        let weights = if nu == correlation {
-                            "weights_max".to_string()
-                        } else {
-                            format!("weights.{}", correlation - 1 - nu)
-                        };
-                        let u = file.tensor(&format!("{prefix}.U_matrix_{nu}"))?;
-                        Ok(ContractionOrder {
-                            nu,
-                            u_shape: u.shape.clone(),
-                            u: u.values.clone(),
-                            weights: file.values(&format!("{prefix}.{weights}"))?.to_vec(),
-                        })
-                    })
-                    .collect::<Result<Vec<_>, PotentialError>>()?;
-                Ok(ContractionIrrep {
-                    m: block.ir.dim(),
-                    orders,
-                })
-            })
-            .collect::<Result<Vec<_>, PotentialError>>()?;
-        let contraction =
-            SymmetricContraction::new(d, channels, n_elements, &irreps, device, float)
-                .map_err(|e| file.error(format!("{prefix}: {e}")))?;
+        let (folded, irreps_out, features) = load_contraction(file, index, config, n_elements)?;
+        let contraction = SymmetricContraction::from_folded(&folded, device, float);
         Ok(Self {
             contraction,
             linear: load_linear(
@@ -319,6 +329,128 @@ impl<B: Backend> Product<B> {
     }
 }
 
+/// The symmetric contraction of `products.{index}` folded per element, with its output irreps
+/// and the output irreps of the product's `linear`.
+pub fn load_contraction(
+    file: &ModelFile,
+    index: usize,
+    config: &ProductConfig,
+    n_elements: usize,
+) -> Result<(FoldedContraction, Irreps, Irreps), PotentialError> {
+    let name = format!("products.{index}");
+    let irreps = |text: &str, field: &str| parse_irreps(file, text, &format!("{name}.{field}"));
+    let irreps_in = irreps(&config.irreps_in, "irreps_in")?;
+    let irreps_out = irreps(&config.irreps_out, "irreps_out")?;
+    let features = irreps(&config.linear_irreps, "linear_irreps")?;
+    let channels = irreps_in.0.first().map_or(0, |b| b.mul);
+    if irreps_in.0.iter().any(|b| b.mul != channels)
+        || irreps_out.0.iter().any(|b| b.mul != channels)
+    {
+        return Err(file.error(format!(
+            "{name}: the symmetric contraction needs one multiplicity, got {irreps_in} -> \
+             {irreps_out}"
+        )));
+    }
+    if config.correlations.len() != irreps_out.len() {
+        return Err(file.error(format!(
+            "{name}: {} correlations for {} output irreps",
+            config.correlations.len(),
+            irreps_out.len()
+        )));
+    }
+    let d: usize = irreps_in.0.iter().map(|b| b.ir.dim()).sum();
+    let prefix = format!("{name}.symmetric_contractions");
+    let contraction_irreps = irreps_out
+        .0
+        .iter()
+        .zip(&config.correlations)
+        .enumerate()
+        .map(|(c, (block, &correlation))| {
+            let prefix = format!("{prefix}.contractions.{c}");
+            let orders = (1..=correlation)
+                .map(|nu| {
+                    // mace-torch: weights_max ↔ ν = correlation, weights.j ↔ ν = correlation − 1 − j.
+                    let weights = if nu == correlation {
+                        "weights_max".to_string()
+                    } else {
+                        format!("weights.{}", correlation - 1 - nu)
+                    };
+                    let u = file.tensor(&format!("{prefix}.U_matrix_{nu}"))?;
+                    Ok(ContractionOrder {
+                        nu,
+                        u_shape: u.shape.clone(),
+                        u: u.values.clone(),
+                        weights: file.values(&format!("{prefix}.{weights}"))?.to_vec(),
+                    })
+                })
+                .collect::<Result<Vec<_>, PotentialError>>()?;
+            Ok(ContractionIrrep {
+                m: block.ir.dim(),
+                orders,
+            })
+        })
+        .collect::<Result<Vec<_>, PotentialError>>()?;
+    let folded = FoldedContraction::new(d, channels, n_elements, &contraction_irreps)
+        .map_err(|e| file.error(format!("{prefix}: {e}")))?;
+    Ok((folded, irreps_out, features))
+}
+
+/// The irreps of `readouts.{index}`: `linear` (in → 1x0e) or `linear_2(c · silu(linear_1))`
+/// (in → scalar hidden → 1x0e).
+#[derive(Debug, Clone)]
+pub enum ReadoutShape {
+    /// `LinearReadoutBlock`.
+    Linear {
+        /// Irreps of the node features it reads.
+        irreps_in: Irreps,
+    },
+    /// `NonLinearReadoutBlock`.
+    NonLinear {
+        /// Irreps of the node features it reads.
+        irreps_in: Irreps,
+        /// Scalar hidden irreps.
+        hidden: Irreps,
+        /// normalize2mom constant c of the SiLU.
+        constant: f64,
+    },
+}
+
+impl ReadoutShape {
+    /// Reads and checks `readouts.{index}`'s settings.
+    pub fn read(
+        file: &ModelFile,
+        index: usize,
+        config: &ReadoutConfig,
+    ) -> Result<Self, PotentialError> {
+        let name = format!("readouts.{index}");
+        let irreps_in = parse_irreps(file, &config.irreps_in, &format!("{name}.irreps_in"))?;
+        match config.class.as_str() {
+            "linear" => Ok(Self::Linear { irreps_in }),
+            "nonlinear" => {
+                let missing = |field: &str| file.error(format!("{name}: no {field}"));
+                let hidden = config
+                    .hidden_irreps
+                    .as_deref()
+                    .ok_or_else(|| missing("hidden_irreps"))?;
+                let hidden = parse_irreps(file, hidden, &format!("{name}.hidden_irreps"))?;
+                if hidden.0.iter().any(|b| b.ir.l != 0 || b.ir.p != 1) {
+                    return Err(file.error(format!(
+                        "{name}: only scalar hidden irreps are supported, got {hidden}"
+                    )));
+                }
+                Ok(Self::NonLinear {
+                    irreps_in,
+                    hidden,
+                    constant: config
+                        .activation_constant
+                        .ok_or_else(|| missing("activation_constant"))?,
+                })
+            }
+            other => Err(file.error(format!("{name}: unsupported readout class '{other}'"))),
+        }
+    }
+}
+
 /// `LinearReadoutBlock` or `NonLinearReadoutBlock`: node features → `[N, 1]` energies.
 #[derive(Debug, Clone)]
 pub enum Readout<B: Backend> {
@@ -345,54 +477,31 @@ impl<B: Backend> Readout<B> {
         float: FloatType,
     ) -> Result<Self, PotentialError> {
         let name = format!("readouts.{index}");
-        let irreps_in = parse_irreps(file, &config.irreps_in, &format!("{name}.irreps_in"))?;
         let scalar = Irreps::parse("1x0e").expect("valid irreps");
-        match config.class.as_str() {
-            "linear" => Ok(Readout::Linear(load_linear(
+        let linear = |suffix: &str, irreps_in: &Irreps, irreps_out: &Irreps| {
+            load_linear(
                 file,
-                &format!("{name}.linear"),
-                &irreps_in,
-                &scalar,
+                &format!("{name}.{suffix}"),
+                irreps_in,
+                irreps_out,
                 device,
                 float,
-            )?)),
-            "nonlinear" => {
-                let missing = |field: &str| file.error(format!("{name}: no {field}"));
-                let hidden_irreps = config
-                    .hidden_irreps
-                    .as_deref()
-                    .ok_or_else(|| missing("hidden_irreps"))?;
-                let hidden_irreps =
-                    parse_irreps(file, hidden_irreps, &format!("{name}.hidden_irreps"))?;
-                if hidden_irreps.0.iter().any(|b| b.ir.l != 0 || b.ir.p != 1) {
-                    return Err(file.error(format!(
-                        "{name}: only scalar hidden irreps are supported, got {hidden_irreps}"
-                    )));
-                }
-                Ok(Readout::NonLinear {
-                    hidden: load_linear(
-                        file,
-                        &format!("{name}.linear_1"),
-                        &irreps_in,
-                        &hidden_irreps,
-                        device,
-                        float,
-                    )?,
-                    constant: config
-                        .activation_constant
-                        .ok_or_else(|| missing("activation_constant"))?,
-                    output: load_linear(
-                        file,
-                        &format!("{name}.linear_2"),
-                        &hidden_irreps,
-                        &scalar,
-                        device,
-                        float,
-                    )?,
-                })
+            )
+        };
+        Ok(match ReadoutShape::read(file, index, config)? {
+            ReadoutShape::Linear { irreps_in } => {
+                Readout::Linear(linear("linear", &irreps_in, &scalar)?)
             }
-            other => Err(file.error(format!("{name}: unsupported readout class '{other}'"))),
-        }
+            ReadoutShape::NonLinear {
+                irreps_in,
+                hidden,
+                constant,
+            } => Readout::NonLinear {
+                hidden: linear("linear_1", &irreps_in, &hidden)?,
+                constant,
+                output: linear("linear_2", &hidden, &scalar)?,
+            },
+        })
     }
 
     /// Node features → `[N, 1]`.

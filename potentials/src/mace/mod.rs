@@ -4,11 +4,13 @@
 
 mod blocks;
 mod config;
+mod fast;
 mod file;
 mod model;
 mod radial;
 
 pub use config::{MaceConfig, FORMAT, FORMAT_VERSION};
+pub use fast::{FastMace, Real};
 pub use file::{read_safetensors, HostTensor, ModelFile};
 pub use model::{MaceGraph, MaceModel};
 
@@ -104,26 +106,45 @@ impl<B: AutodiffBackend> Potential for Mace<B> {
     }
 }
 
-/// Loads a MACE model file as a boxed [`Potential`] on `device`, computing in `float`.
+/// How a MACE model is evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Hand-written kernels with hand-derived gradients ([`FastMace`]), CPU only.
+    #[default]
+    Fast,
+    /// The burn model under autodiff ([`Mace`]): the reference, on any backend.
+    Reference,
+}
+
+/// Loads a MACE model file as a boxed [`Potential`] on `device`, computing in `float`, on the
+/// evaluation path `mode`.
 pub fn load_potential(
     path: &Path,
     device: crate::ComputeDevice,
     float: FloatType,
+    mode: Mode,
 ) -> Result<Box<dyn Potential>, PotentialError> {
-    match device {
-        crate::ComputeDevice::Cpu => Ok(Box::new(Mace::<crate::CpuBackend>::load(
-            path,
-            Default::default(),
-            float,
-        )?)),
+    match (mode, device, float) {
+        (Mode::Fast, crate::ComputeDevice::Cpu, FloatType::F32) => {
+            Ok(Box::new(FastMace::<f32>::load(path)?))
+        }
+        (Mode::Fast, crate::ComputeDevice::Cpu, FloatType::F64) => {
+            Ok(Box::new(FastMace::<f64>::load(path)?))
+        }
+        (Mode::Fast, crate::ComputeDevice::Cuda, _) => Err(PotentialError::Invalid(
+            "mode \"fast\" runs on the CPU only in this version; use mode = \"reference\" with \
+             device = \"cuda\""
+                .into(),
+        )),
+        (Mode::Reference, crate::ComputeDevice::Cpu, _) => Ok(Box::new(
+            Mace::<crate::CpuBackend>::load(path, Default::default(), float)?,
+        )),
         #[cfg(feature = "cuda")]
-        crate::ComputeDevice::Cuda => Ok(Box::new(Mace::<crate::CudaBackend>::load(
-            path,
-            Default::default(),
-            float,
-        )?)),
+        (Mode::Reference, crate::ComputeDevice::Cuda, _) => Ok(Box::new(
+            Mace::<crate::CudaBackend>::load(path, Default::default(), float)?,
+        )),
         #[cfg(not(feature = "cuda"))]
-        crate::ComputeDevice::Cuda => Err(PotentialError::Invalid(
+        (Mode::Reference, crate::ComputeDevice::Cuda, _) => Err(PotentialError::Invalid(
             "device \"cuda\" needs mlmd built with the cuda feature (cargo build --release \
              --features cuda)"
                 .into(),

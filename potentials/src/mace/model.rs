@@ -25,30 +25,24 @@ pub struct MaceGraph<B: Backend> {
     pub elements: Vec<u32>,
 }
 
-/// `MACE` / `ScaleShiftMACE` with mace-torch's module names.
+/// What every MACE evaluation path reads from a file besides the blocks, checked.
 #[derive(Debug, Clone)]
-pub struct MaceModel<B: Backend> {
-    atomic_numbers: Vec<u8>,
-    atomic_energies: Vec<f64>,
-    r_max: f64,
-    spherical_harmonics: SphericalHarmonics<B>,
-    radial_embedding: RadialEmbedding<B>,
-    pair_repulsion_fn: Option<ZblRepulsion>,
-    node_embedding: Linear<B>,
-    interactions: Vec<Interaction<B>>,
-    products: Vec<Product<B>>,
-    readouts: Vec<Readout<B>>,
-    scale_shift: Option<(f64, f64)>,
-    float: FloatType,
+pub struct Header {
+    /// The Wigner-3j blocks in the file's convention.
+    pub w3j: W3jTable,
+    /// Irreps of the edge spherical harmonics (0..l_max).
+    pub sh_irreps: Irreps,
+    /// The one-hot node attributes, `n_elements x 0e`.
+    pub node_attrs: Irreps,
+    /// Output irreps of the node embedding.
+    pub embedding_irreps: Irreps,
+    /// ScaleShiftMACE's (scale, shift).
+    pub scale_shift: Option<(f64, f64)>,
 }
 
-impl<B: Backend> MaceModel<B> {
-    /// Builds the model of `file` on `device` in `float` precision.
-    pub fn load(
-        file: &ModelFile,
-        device: &B::Device,
-        float: FloatType,
-    ) -> Result<Self, PotentialError> {
+impl Header {
+    /// Checks the model class and layer counts and reads the shared settings.
+    pub fn read(file: &ModelFile) -> Result<Self, PotentialError> {
         let config = &file.config;
         if !matches!(config.model_class.as_str(), "MACE" | "ScaleShiftMACE") {
             return Err(file.error(format!("unsupported model class '{}'", config.model_class)));
@@ -77,9 +71,60 @@ impl<B: Backend> MaceModel<B> {
         if sh_irreps.to_string() != Irreps::spherical_harmonics(sh_irreps.lmax()).to_string() {
             return Err(file.error(format!("sh_irreps {sh_irreps} are not 0..l_max harmonics")));
         }
-        let node_attrs = Irreps::parse(&format!("{n_elements}x0e")).expect("valid irreps");
-        let embedding_irreps =
-            parse_irreps(file, &config.node_embedding_irreps, "node_embedding_irreps")?;
+        let scale_shift = match (config.model_class.as_str(), config.scale, config.shift) {
+            ("ScaleShiftMACE", Some(scale), Some(shift)) => Some((scale, shift)),
+            ("ScaleShiftMACE", _, _) => {
+                return Err(file.error("ScaleShiftMACE without scale and shift"))
+            }
+            _ => None,
+        };
+        Ok(Self {
+            w3j,
+            node_attrs: Irreps::parse(&format!("{n_elements}x0e")).expect("valid irreps"),
+            embedding_irreps: parse_irreps(
+                file,
+                &config.node_embedding_irreps,
+                "node_embedding_irreps",
+            )?,
+            sh_irreps,
+            scale_shift,
+        })
+    }
+}
+
+/// `MACE` / `ScaleShiftMACE` with mace-torch's module names.
+#[derive(Debug, Clone)]
+pub struct MaceModel<B: Backend> {
+    atomic_numbers: Vec<u8>,
+    atomic_energies: Vec<f64>,
+    r_max: f64,
+    spherical_harmonics: SphericalHarmonics<B>,
+    radial_embedding: RadialEmbedding<B>,
+    pair_repulsion_fn: Option<ZblRepulsion>,
+    node_embedding: Linear<B>,
+    interactions: Vec<Interaction<B>>,
+    products: Vec<Product<B>>,
+    readouts: Vec<Readout<B>>,
+    scale_shift: Option<(f64, f64)>,
+    float: FloatType,
+}
+
+impl<B: Backend> MaceModel<B> {
+    /// Builds the model of `file` on `device` in `float` precision.
+    pub fn load(
+        file: &ModelFile,
+        device: &B::Device,
+        float: FloatType,
+    ) -> Result<Self, PotentialError> {
+        let config = &file.config;
+        let Header {
+            w3j,
+            sh_irreps,
+            node_attrs,
+            embedding_irreps,
+            scale_shift,
+        } = Header::read(file)?;
+        let n_elements = config.atomic_numbers.len();
         let interactions = config
             .interactions
             .iter()
@@ -100,13 +145,6 @@ impl<B: Backend> MaceModel<B> {
             .enumerate()
             .map(|(i, c)| Readout::load(file, i, c, device, float))
             .collect::<Result<_, _>>()?;
-        let scale_shift = match (config.model_class.as_str(), config.scale, config.shift) {
-            ("ScaleShiftMACE", Some(scale), Some(shift)) => Some((scale, shift)),
-            ("ScaleShiftMACE", _, _) => {
-                return Err(file.error("ScaleShiftMACE without scale and shift"))
-            }
-            _ => None,
-        };
         Ok(Self {
             atomic_numbers: config.atomic_numbers.clone(),
             atomic_energies: config.atomic_energies.clone(),

@@ -36,11 +36,77 @@ fn covalent_radii(file: &ModelFile, name: &str) -> Result<Vec<f64>, PotentialErr
 /// `radial_embedding.distance_transform` (AgnesiTransform): with x = r / r₀ and r₀ the mean
 /// covalent radius of the pair, `r ↦ 1 / (1 + a x^q / (1 + x^(q−p)))`.
 #[derive(Debug, Clone)]
-struct AgnesiTransform {
-    q: f64,
-    p: f64,
-    a: f64,
-    covalent_radii: Vec<f64>,
+pub struct AgnesiTransform {
+    /// Exponent q.
+    pub q: f64,
+    /// Exponent p.
+    pub p: f64,
+    /// Prefactor a.
+    pub a: f64,
+    /// Covalent radii indexed by atomic number, Å.
+    pub covalent_radii: Vec<f64>,
+}
+
+impl AgnesiTransform {
+    /// 1/r₀ = 2 / (R_u + R_v) for atomic numbers u, v, 1/Å.
+    pub fn inverse_r0(&self, u: u8, v: u8) -> f64 {
+        2.0 / (self.covalent_radii[usize::from(u)] + self.covalent_radii[usize::from(v)])
+    }
+}
+
+/// The radial embedding's parameters on the host: Bessel frequencies and prefactor, cutoff
+/// envelope, optional distance transform.
+#[derive(Debug, Clone)]
+pub struct RadialParameters {
+    /// Bessel frequencies w_n, 1/Å.
+    pub frequencies: Vec<f64>,
+    /// Bessel prefactor.
+    pub prefactor: f64,
+    /// The polynomial cutoff envelope.
+    pub cutoff: PolynomialCutoff,
+    /// The Agnesi transform, if the model has one.
+    pub transform: Option<AgnesiTransform>,
+}
+
+impl RadialParameters {
+    /// From the model file's `radial_embedding.*` tensors.
+    pub fn load(file: &ModelFile) -> Result<Self, PotentialError> {
+        let config = &file.config.radial;
+        let frequencies = file
+            .values("radial_embedding.bessel_fn.bessel_weights")?
+            .to_vec();
+        if frequencies.len() != config.num_bessel {
+            return Err(file.error(format!(
+                "radial_embedding.bessel_fn.bessel_weights has {} values, num_bessel is {}",
+                frequencies.len(),
+                config.num_bessel
+            )));
+        }
+        let transform = match config.distance_transform.as_deref() {
+            None => None,
+            Some("Agnesi") => {
+                let prefix = "radial_embedding.distance_transform";
+                Some(AgnesiTransform {
+                    q: file.scalar(&format!("{prefix}.q"))?,
+                    p: file.scalar(&format!("{prefix}.p"))?,
+                    a: file.scalar(&format!("{prefix}.a"))?,
+                    covalent_radii: covalent_radii(file, &format!("{prefix}.covalent_radii"))?,
+                })
+            }
+            Some(other) => {
+                return Err(file.error(format!("unsupported distance transform '{other}'")))
+            }
+        };
+        Ok(Self {
+            frequencies,
+            prefactor: file.scalar("radial_embedding.bessel_fn.prefactor")?,
+            cutoff: PolynomialCutoff {
+                r_max: file.config.r_max,
+                p: f64::from(config.polynomial_p),
+            },
+            transform,
+        })
+    }
 }
 
 /// `radial_embedding`: `bessel(transform(r)) · cutoff(r)`, `[E, num_bessel]`.
@@ -58,43 +124,16 @@ impl<B: Backend> RadialEmbedding<B> {
         device: &B::Device,
         float: FloatType,
     ) -> Result<Self, PotentialError> {
-        let config = &file.config.radial;
-        let weights = file.values("radial_embedding.bessel_fn.bessel_weights")?;
-        if weights.len() != config.num_bessel {
-            return Err(file.error(format!(
-                "radial_embedding.bessel_fn.bessel_weights has {} values, num_bessel is {}",
-                weights.len(),
-                config.num_bessel
-            )));
-        }
-        let bessel = BesselBasis::from_parts(
-            weights,
-            file.scalar("radial_embedding.bessel_fn.prefactor")?,
-            device,
-            float,
-        );
-        let transform = match config.distance_transform.as_deref() {
-            None => None,
-            Some("Agnesi") => {
-                let prefix = "radial_embedding.distance_transform";
-                Some(AgnesiTransform {
-                    q: file.scalar(&format!("{prefix}.q"))?,
-                    p: file.scalar(&format!("{prefix}.p"))?,
-                    a: file.scalar(&format!("{prefix}.a"))?,
-                    covalent_radii: covalent_radii(file, &format!("{prefix}.covalent_radii"))?,
-                })
-            }
-            Some(other) => {
-                return Err(file.error(format!("unsupported distance transform '{other}'")))
-            }
-        };
+        let parameters = RadialParameters::load(file)?;
         Ok(Self {
-            bessel,
-            cutoff: PolynomialCutoff {
-                r_max: file.config.r_max,
-                p: f64::from(config.polynomial_p),
-            },
-            transform,
+            bessel: BesselBasis::from_parts(
+                &parameters.frequencies,
+                parameters.prefactor,
+                device,
+                float,
+            ),
+            cutoff: parameters.cutoff,
+            transform: parameters.transform,
         })
     }
 
@@ -109,14 +148,8 @@ impl<B: Backend> RadialEmbedding<B> {
         let argument = match &self.transform {
             None => lengths,
             Some(t) => {
-                let inverse_r0 = edge_column::<B>(
-                    edges,
-                    |u, v| {
-                        2.0 / (t.covalent_radii[usize::from(u)] + t.covalent_radii[usize::from(v)])
-                    },
-                    &lengths.device(),
-                    float,
-                );
+                let inverse_r0 =
+                    edge_column::<B>(edges, |u, v| t.inverse_r0(u, v), &lengths.device(), float);
                 let x = lengths * inverse_r0;
                 let ratio = x.clone().powf_scalar(t.q).mul_scalar(t.a)
                     / x.powf_scalar(t.q - t.p).add_scalar(1.0);
@@ -145,6 +178,17 @@ pub struct ZblRepulsion {
     a_prefactor: f64,
 }
 
+/// The per-pair constants of [`ZblRepulsion`] for one (sender, receiver) element pair.
+#[derive(Debug, Clone, Copy)]
+pub struct ZblPair {
+    /// ½ · 14.3996 · Z_u Z_v, eV·Å.
+    pub charge: f64,
+    /// 1/a, 1/Å.
+    pub inverse_a: f64,
+    /// 1/(R_u + R_v), 1/Å.
+    pub inverse_r_max: f64,
+}
+
 impl ZblRepulsion {
     /// From the model file, if the model has pair repulsion.
     pub fn load(file: &ModelFile) -> Result<Option<Self>, PotentialError> {
@@ -167,6 +211,27 @@ impl ZblRepulsion {
         }))
     }
 
+    /// The constants of the pair of atomic numbers (u, v).
+    pub fn pair(&self, u: u8, v: u8) -> ZblPair {
+        let (zu, zv) = (f64::from(u), f64::from(v));
+        ZblPair {
+            charge: 0.5 * ZBL_COULOMB * zu * zv,
+            inverse_a: (zu.powf(self.a_exp) + zv.powf(self.a_exp)) / (self.a_prefactor * ZBL_BOHR),
+            inverse_r_max: 1.0
+                / (self.covalent_radii[usize::from(u)] + self.covalent_radii[usize::from(v)]),
+        }
+    }
+
+    /// The coefficients c_k and exponents b_k of φ(x) = Σ c_k exp(−b_k x).
+    pub fn screening(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.coefficients.iter().copied().zip(ZBL_EXPONENTS)
+    }
+
+    /// The exponent p of the envelope.
+    pub fn envelope_p(&self) -> f64 {
+        self.p
+    }
+
     /// Per-atom repulsion `[N]` from `lengths [E, 1]`.
     pub fn forward<B: Backend>(
         &self,
@@ -177,29 +242,21 @@ impl ZblRepulsion {
         float: FloatType,
     ) -> Tensor<B, 1> {
         let device = lengths.device();
-        let column = |f: &dyn Fn(f64, f64) -> f64| {
-            edge_column::<B>(edges, |u, v| f(f64::from(u), f64::from(v)), &device, float)
+        let column = |f: &dyn Fn(ZblPair) -> f64| {
+            edge_column::<B>(edges, |u, v| f(self.pair(u, v)), &device, float)
         };
-        let inverse_a = column(&|u, v| {
-            (u.powf(self.a_exp) + v.powf(self.a_exp)) / (self.a_prefactor * ZBL_BOHR)
-        });
-        let r_over_a = lengths.clone() * inverse_a;
+        let r_over_a = lengths.clone() * column(&|pair| pair.inverse_a);
         let phi = self
-            .coefficients
-            .iter()
-            .zip(ZBL_EXPONENTS)
-            .map(|(&c, b)| r_over_a.clone().mul_scalar(-b).exp().mul_scalar(c))
+            .screening()
+            .map(|(c, b)| r_over_a.clone().mul_scalar(-b).exp().mul_scalar(c))
             .reduce(|a, b| a + b)
             .expect("four terms");
-        let inverse_r_max = column(&|u, v| {
-            1.0 / (self.covalent_radii[u as usize] + self.covalent_radii[v as usize])
-        });
         let envelope = PolynomialCutoff {
             r_max: 1.0,
             p: self.p,
         }
-        .forward(lengths.clone() * inverse_r_max);
-        let charges = column(&|u, v| 0.5 * ZBL_COULOMB * u * v);
+        .forward(lengths.clone() * column(&|pair| pair.inverse_r_max));
+        let charges = column(&|pair| pair.charge);
         let per_edge = charges * lengths.recip() * phi * envelope;
         let n_edges = edges.len();
         Tensor::<B, 1>::zeros([n_atoms], (&device, float.dtype())).select_assign(

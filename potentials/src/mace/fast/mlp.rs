@@ -1,0 +1,91 @@
+//! The radial MLP (e3nn's `FullyConnectedNet` without biases) on a batch of edges, with its
+//! backward pass: `z_k = h_k W_k / √h_in`, `h_{k+1} = c · silu(z_k)` except after the last layer.
+
+use super::dense::{gemm, Layout, Real};
+use super::readout::silu_and_slope;
+
+/// The MLP's weights, each `[h_in, h_out]` already divided by √h_in.
+#[derive(Debug, Clone)]
+pub struct RadialMlp<T> {
+    layers: Vec<(Vec<T>, usize, usize)>,
+    constant: T,
+}
+
+/// The hidden pre-activations and activations of one batch, kept for the backward pass.
+#[derive(Debug, Default)]
+pub struct MlpTape<T> {
+    /// Per hidden layer: `z_k [rows, h_out]`.
+    pre: Vec<Vec<T>>,
+    /// Per hidden layer: `c · silu(z_k)`.
+    post: Vec<Vec<T>>,
+}
+
+impl<T: Real> RadialMlp<T> {
+    /// Layers as (weights row-major, h_in, h_out) and the normalize2mom constant c.
+    pub fn new(layers: &[(Vec<f64>, usize, usize)], constant: f64) -> Self {
+        Self {
+            layers: layers
+                .iter()
+                .map(|(w, h_in, h_out)| {
+                    let scale = 1.0 / (*h_in as f64).sqrt();
+                    (w.iter().map(|&v| T::of(v * scale)).collect(), *h_in, *h_out)
+                })
+                .collect(),
+            constant: T::of(constant),
+        }
+    }
+
+    /// Input width.
+    pub fn width_in(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.1)
+    }
+
+    /// `x [rows, h_0]` → `out [rows, h_last]`, keeping the hidden values in `tape`.
+    pub fn forward(&self, x: &[T], rows: usize, tape: &mut MlpTape<T>, out: &mut [T]) {
+        let hidden = self.layers.len() - 1;
+        tape.pre.resize_with(hidden, Vec::new);
+        tape.post.resize_with(hidden, Vec::new);
+        for (k, (w, h_in, h_out)) in self.layers.iter().enumerate() {
+            let input: &[T] = if k == 0 { x } else { &tape.post[k - 1] };
+            let (a, b) = (
+                Layout::row_major(rows, *h_in),
+                Layout::row_major(*h_in, *h_out),
+            );
+            let c = Layout::row_major(rows, *h_out);
+            if k == hidden {
+                gemm(T::one(), (input, a), (w, b), T::zero(), (&mut out[..], c));
+                continue;
+            }
+            let mut z = std::mem::take(&mut tape.pre[k]);
+            z.resize(rows * h_out, T::zero());
+            let input: &[T] = if k == 0 { x } else { &tape.post[k - 1] };
+            gemm(T::one(), (input, a), (w, b), T::zero(), (&mut z[..], c));
+            let post = &mut tape.post[k];
+            post.clear();
+            post.extend(z.iter().map(|&v| silu_and_slope(v).0 * self.constant));
+            tape.pre[k] = z;
+        }
+    }
+
+    /// `g_x [rows, h_0] = ∂/∂x` of `Σ g_out · out`, from the tape of the forward pass.
+    pub fn backward(&self, tape: &MlpTape<T>, g_out: &[T], rows: usize, g_x: &mut [T]) {
+        let mut g = g_out.to_vec();
+        for (k, (w, h_in, h_out)) in self.layers.iter().enumerate().rev() {
+            let (a, b) = (
+                Layout::row_major(rows, *h_out),
+                Layout::row_major(*h_in, *h_out).t(),
+            );
+            let c = Layout::row_major(rows, *h_in);
+            if k == 0 {
+                gemm(T::one(), (&g, a), (w, b), T::zero(), (&mut g_x[..], c));
+                break;
+            }
+            let mut g_h = vec![T::zero(); rows * h_in];
+            gemm(T::one(), (&g, a), (w, b), T::zero(), (&mut g_h[..], c));
+            for (gh, &z) in g_h.iter_mut().zip(&tape.pre[k - 1]) {
+                *gh *= silu_and_slope(z).1 * self.constant;
+            }
+            g = g_h;
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Row-parallel application of a row-wise kernel: rows are split into fixed chunks, so each
+//! row's result does not depend on the number of threads.
+
+use super::dense::Real;
+use rayon::prelude::*;
+
+/// Rows per task.
+const CHUNK: usize = 32;
+
+/// Calls `kernel(x_rows, out_rows)` on matching chunks of `x [rows, width_in]` and
+/// `out [rows, width_out]`, in parallel.
+pub fn rows_in_parallel<T: Real>(
+    x: &[T],
+    width_in: usize,
+    out: &mut [T],
+    width_out: usize,
+    kernel: impl Fn(&[T], &mut [T]) + Sync,
+) {
+    if width_in == 0 || width_out == 0 {
+        return;
+    }
+    x.par_chunks(CHUNK * width_in)
+        .zip(out.par_chunks_mut(CHUNK * width_out))
+        .for_each(|(x, out)| kernel(x, out));
+}

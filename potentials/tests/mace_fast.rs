@@ -1,0 +1,277 @@
+//! The fast MACE path (hand-written kernels and gradients) against the taped reference path on
+//! random periodic systems with self-image edges, against finite differences of its own energy,
+//! and across thread counts. Parity with mace-torch itself is in the workspace's tests/mace.rs.
+
+use mlmd_potentials::mace::FastMace;
+use mlmd_potentials::{AtomicGraph, CpuBackend, Evaluation, FloatType, Mace, Potential, Request};
+use nalgebra::{Matrix3, Vector3};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use std::path::PathBuf;
+
+/// The exported test models (mace-torch fixtures), see tests/data/mace in the workspace.
+const MODELS: [&str; 4] = [
+    "mace_small_a",
+    "mace_small_b",
+    "mace_reduced_cg",
+    "mace_plain_f32",
+];
+
+fn model(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/data/mace/{name}.safetensors"))
+}
+
+/// Atoms in a periodic cell and every edge within `reach`, own images included.
+struct System {
+    positions: Vec<Vector3<f64>>,
+    species: Vec<u8>,
+    cell: Matrix3<f64>,
+    senders: Vec<u32>,
+    receivers: Vec<u32>,
+    shifts: Vec<[i32; 3]>,
+}
+
+impl System {
+    /// `n` random H/C/O atoms at least 0.9 Å apart in `cell` (rows are lattice vectors).
+    fn random(seed: u64, n: usize, cell: Matrix3<f64>, reach: f64) -> Self {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let mut system = Self {
+            positions: Vec::new(),
+            species: Vec::new(),
+            cell,
+            senders: Vec::new(),
+            receivers: Vec::new(),
+            shifts: Vec::new(),
+        };
+        while system.positions.len() < n {
+            let f = Vector3::new(rng.random(), rng.random(), rng.random());
+            let x = cell.transpose() * f;
+            let close = system
+                .positions
+                .iter()
+                .any(|y| system.min_image_distance(&x, y) < 0.9);
+            if !close {
+                system.positions.push(x);
+                system.species.push([1, 6, 8][rng.random_range(0..3)]);
+            }
+        }
+        system.build_edges(reach);
+        system
+    }
+
+    fn shift(&self, s: [i32; 3]) -> Vector3<f64> {
+        self.cell.transpose() * Vector3::new(f64::from(s[0]), f64::from(s[1]), f64::from(s[2]))
+    }
+
+    fn min_image_distance(&self, x: &Vector3<f64>, y: &Vector3<f64>) -> f64 {
+        let mut best = f64::INFINITY;
+        for s in images(2) {
+            best = best.min((y - x + self.shift(s)).norm());
+        }
+        best
+    }
+
+    /// Brute force over images: edge i → j with shift S when |x_j − x_i + S·cell| < reach.
+    fn build_edges(&mut self, reach: f64) {
+        let (mut senders, mut receivers, mut shifts) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..self.positions.len() {
+            for j in 0..self.positions.len() {
+                for s in images(3) {
+                    let v = self.positions[j] - self.positions[i] + self.shift(s);
+                    if (i != j || s != [0, 0, 0]) && v.norm() < reach {
+                        senders.push(i as u32);
+                        receivers.push(j as u32);
+                        shifts.push(s);
+                    }
+                }
+            }
+        }
+        (self.senders, self.receivers, self.shifts) = (senders, receivers, shifts);
+    }
+
+    fn graph(&self) -> AtomicGraph<'_> {
+        AtomicGraph {
+            positions: &self.positions,
+            species: &self.species,
+            cell: Some(&self.cell),
+            senders: &self.senders,
+            receivers: &self.receivers,
+            unit_shifts: &self.shifts,
+            generation: 0,
+        }
+    }
+
+    /// The same atoms under the deformation x ↦ x (I + ε) (cell rows too), same edges.
+    fn strained(&self, epsilon: &Matrix3<f64>) -> Self {
+        let map = Matrix3::identity() + epsilon;
+        Self {
+            positions: self.positions.iter().map(|x| map.transpose() * x).collect(),
+            species: self.species.clone(),
+            cell: self.cell * map,
+            senders: self.senders.clone(),
+            receivers: self.receivers.clone(),
+            shifts: self.shifts.clone(),
+        }
+    }
+}
+
+fn images(k: i32) -> Vec<[i32; 3]> {
+    let mut out = Vec::new();
+    for a in -k..=k {
+        for b in -k..=k {
+            for c in -k..=k {
+                out.push([a, b, c]);
+            }
+        }
+    }
+    out
+}
+
+/// A small triclinic cell whose widths are below the cutoff (self-image edges), and a larger one.
+fn cells() -> [(usize, Matrix3<f64>); 2] {
+    [
+        (
+            4,
+            Matrix3::new(3.1, 0.0, 0.0, 0.6, 2.9, 0.0, -0.4, 0.5, 3.3),
+        ),
+        (
+            14,
+            Matrix3::new(5.6, 0.0, 0.0, 0.9, 5.2, 0.0, 0.3, -0.7, 5.9),
+        ),
+    ]
+}
+
+fn eval(potential: &mut dyn Potential, system: &System) -> Evaluation {
+    potential.compute(&system.graph(), Request::ALL).unwrap()
+}
+
+fn max_abs(a: impl IntoIterator<Item = f64>) -> f64 {
+    a.into_iter().fold(0.0, |m, v| m.max(v.abs()))
+}
+
+#[test]
+fn fast_equals_reference_on_random_periodic_systems() {
+    for name in MODELS {
+        let mut fast = FastMace::<f64>::load(&model(name)).unwrap();
+        let mut reference =
+            Mace::<CpuBackend>::load(&model(name), Default::default(), FloatType::F64).unwrap();
+        for (seed, (n, cell)) in cells().into_iter().enumerate() {
+            let system = System::random(seed as u64 + 11, n, cell, fast.cutoff() + 0.5);
+            let (a, b) = (eval(&mut fast, &system), eval(&mut reference, &system));
+            let de = (a.energy - b.energy).abs();
+            let df = max_abs(
+                a.forces
+                    .iter()
+                    .zip(&b.forces)
+                    .flat_map(|(x, y)| (x - y).iter().copied().collect::<Vec<_>>()),
+            );
+            let dw = max_abs((a.virial.unwrap() - b.virial.unwrap()).iter().copied());
+            let de_atoms = max_abs(
+                a.energies
+                    .as_ref()
+                    .unwrap()
+                    .iter()
+                    .zip(b.energies.as_ref().unwrap())
+                    .map(|(x, y)| x - y),
+            );
+            let scale = max_abs(
+                b.forces
+                    .iter()
+                    .flat_map(|f| f.iter().copied().collect::<Vec<_>>()),
+            );
+            assert!(scale > 1e-3, "{name}: forces are not trivial ({scale})");
+            assert!(
+                de <= 1e-10 && df <= 1e-10 && dw <= 1e-10 && de_atoms <= 1e-10,
+                "{name} system {seed}: ΔE {de:e}, ΔF {df:e}, ΔW {dw:e}, ΔE_i {de_atoms:e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn forces_and_virial_equal_finite_differences_of_the_fast_energy() {
+    let h = 1e-5;
+    for name in ["mace_small_a", "mace_small_b"] {
+        let mut fast = FastMace::<f64>::load(&model(name)).unwrap();
+        let (n, cell) = cells()[0];
+        let system = System::random(5, n, cell, fast.cutoff() + 1.0);
+        let analytic = eval(&mut fast, &system);
+        let mut worst: f64 = 0.0;
+        for atom in 0..n {
+            for axis in 0..3 {
+                let energy_at = |delta: f64, fast: &mut FastMace<f64>| {
+                    let mut moved = system.strained(&Matrix3::zeros());
+                    moved.positions[atom][axis] += delta;
+                    eval(fast, &moved).energy
+                };
+                let numeric = -(energy_at(h, &mut fast) - energy_at(-h, &mut fast)) / (2.0 * h);
+                worst = worst.max((numeric - analytic.forces[atom][axis]).abs());
+            }
+        }
+        assert!(
+            worst < 1e-7,
+            "{name}: forces differ from −dE/dx by {worst:e}"
+        );
+        let virial = analytic.virial.unwrap();
+        let mut worst: f64 = 0.0;
+        for a in 0..3 {
+            for b in 0..3 {
+                let mut epsilon = Matrix3::zeros();
+                epsilon[(a, b)] += 0.5;
+                epsilon[(b, a)] += 0.5;
+                let plus = eval(&mut fast, &system.strained(&(epsilon * h))).energy;
+                let minus = eval(&mut fast, &system.strained(&(epsilon * -h))).energy;
+                worst = worst.max((-(plus - minus) / (2.0 * h) - virial[(a, b)]).abs());
+            }
+        }
+        assert!(
+            worst < 1e-7,
+            "{name}: virial differs from −dE/dε by {worst:e}"
+        );
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_the_number_of_threads() {
+    let mut fast = FastMace::<f64>::load(&model("mace_small_b")).unwrap();
+    let (n, cell) = cells()[1];
+    let system = System::random(3, n, cell, fast.cutoff());
+    let mut run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| eval(&mut fast, &system))
+    };
+    let (one, two) = (run(1), run(2));
+    assert_eq!(one, two, "1 and 2 threads differ");
+}
+
+#[test]
+fn float32_follows_float64() {
+    for name in MODELS {
+        let mut f64_path = FastMace::<f64>::load(&model(name)).unwrap();
+        let mut f32_path = FastMace::<f32>::load(&model(name)).unwrap();
+        let (n, cell) = cells()[1];
+        let system = System::random(9, n, cell, f64_path.cutoff());
+        let (a, b) = (eval(&mut f64_path, &system), eval(&mut f32_path, &system));
+        assert!(
+            (a.energy - b.energy).abs() <= 1e-4 * a.energy.abs(),
+            "{name}: E {} vs {}",
+            a.energy,
+            b.energy
+        );
+        let scale = max_abs(
+            a.forces
+                .iter()
+                .flat_map(|f| f.iter().copied().collect::<Vec<_>>()),
+        );
+        let df = max_abs(
+            a.forces
+                .iter()
+                .zip(&b.forces)
+                .flat_map(|(x, y)| (x - y).iter().copied().collect::<Vec<_>>()),
+        );
+        assert!(df <= 1e-4 * scale, "{name}: ΔF {df:e} (scale {scale})");
+    }
+}
