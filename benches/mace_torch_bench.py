@@ -50,7 +50,8 @@ def make(outdir):
     torch.save(model, os.path.join(outdir, "mp0-medium.model"))
     # Diamond silicon, a = 5.43 Å: ~45 neighbours within 6 Å.
     si = ase.build.bulk("Si", "diamond", a=5.43, cubic=True)
-    for name, reps in (("si-1000", (5, 5, 5)), ("si-9680", (11, 11, 10))):
+    sizes = (("si-1000", (5, 5, 5)), ("si-9680", (11, 11, 10)), ("si-100000", (25, 25, 20)))
+    for name, reps in sizes:
         atoms = si.repeat(reps)
         atoms.rattle(0.02, seed=1)
         ase.io.write(os.path.join(outdir, f"{name}.extxyz"), atoms)

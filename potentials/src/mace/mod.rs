@@ -20,10 +20,44 @@ use crate::{AtomicGraph, Evaluation, Potential, PotentialError, Request};
 use burn::tensor::backend::AutodiffBackend;
 use std::path::Path;
 
-/// A MACE model as an mlmd [`Potential`].
+/// The elements a model knows, in one-hot order.
+#[derive(Debug, Clone)]
+pub(crate) struct ElementTable(pub Vec<u8>);
+
+impl ElementTable {
+    fn index(&self, z: u8) -> Option<u32> {
+        self.0
+            .iter()
+            .position(|&known| known == z)
+            .map(|i| i as u32)
+    }
+
+    /// An error naming the first atom whose element the model does not know.
+    pub fn check(&self, species: &[u8]) -> Result<(), PotentialError> {
+        match species.iter().position(|&z| self.index(z).is_none()) {
+            Some(atom) => Err(PotentialError::UnknownSpecies {
+                element: species[atom],
+                atom,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Each atom's element index, or the error of [`check`](Self::check).
+    pub fn indices(&self, species: &[u8]) -> Result<Vec<u32>, PotentialError> {
+        self.check(species)?;
+        Ok(species
+            .iter()
+            .map(|&z| self.index(z).expect("checked"))
+            .collect())
+    }
+}
+
+/// A MACE model as an mlmd [`Potential`], evaluated by burn under autodiff (the reference path).
 #[derive(Debug)]
 pub struct Mace<B: AutodiffBackend> {
     model: MaceModel<B>,
+    elements: ElementTable,
     device: B::Device,
     float: FloatType,
 }
@@ -32,19 +66,13 @@ impl<B: AutodiffBackend> Mace<B> {
     /// Loads the model file at `path` onto `device`, computing in `float`.
     pub fn load(path: &Path, device: B::Device, float: FloatType) -> Result<Self, PotentialError> {
         let file = ModelFile::read(path)?;
+        let model = MaceModel::load(&file, &device, float)?;
         Ok(Self {
-            model: MaceModel::load(&file, &device, float)?,
+            elements: ElementTable(model.atomic_numbers().to_vec()),
+            model,
             device,
             float,
         })
-    }
-
-    fn element_index(&self, z: u8) -> Option<u32> {
-        self.model
-            .atomic_numbers()
-            .iter()
-            .position(|&known| known == z)
-            .map(|i| i as u32)
     }
 }
 
@@ -54,20 +82,11 @@ impl<B: AutodiffBackend> Potential for Mace<B> {
     }
 
     fn species(&self) -> Option<Vec<u8>> {
-        Some(self.model.atomic_numbers().to_vec())
+        Some(self.elements.0.clone())
     }
 
     fn check_species(&self, species: &[u8]) -> Result<(), PotentialError> {
-        match species
-            .iter()
-            .position(|&z| self.element_index(z).is_none())
-        {
-            Some(atom) => Err(PotentialError::UnknownSpecies {
-                element: species[atom],
-                atom,
-            }),
-            None => Ok(()),
-        }
+        self.elements.check(species)
     }
 
     fn compute(
@@ -75,12 +94,7 @@ impl<B: AutodiffBackend> Potential for Mace<B> {
         graph: &AtomicGraph<'_>,
         request: Request,
     ) -> Result<Evaluation, PotentialError> {
-        self.check_species(graph.species)?;
-        let elements: Vec<u32> = graph
-            .species
-            .iter()
-            .map(|&z| self.element_index(z).expect("species checked"))
-            .collect();
+        let elements = self.elements.indices(graph.species)?;
         let model = &self.model;
         evaluate_with_autodiff(
             graph,

@@ -115,8 +115,8 @@ impl<T: Real> Contraction<T> {
                 for m in 0..self.total_m {
                     let v = &table[(m * degree.count + j) * c..][..c];
                     let o = &mut out[m * c..][..c];
-                    for u in 0..c {
-                        o[u] += v[u] * p[u];
+                    for ((o, &v), &p) in o.iter_mut().zip(v).zip(p.iter()) {
+                        *o += v * p;
                     }
                 }
             }
@@ -134,8 +134,8 @@ impl<T: Real> Contraction<T> {
                 for m in 0..self.total_m {
                     let v = &table[(m * degree.count + j) * c..][..c];
                     let g = &g_out[m * c..][..c];
-                    for u in 0..c {
-                        q[u] += v[u] * g[u];
+                    for ((q, &v), &g) in q.iter_mut().zip(v).zip(g) {
+                        *q += v * g;
                     }
                 }
                 for (s, &i) in degree.indices[j * degree.nu..][..degree.nu]
@@ -144,8 +144,8 @@ impl<T: Real> Contraction<T> {
                 {
                     self.monomial(degree, j, x, Some(s), p);
                     let gx = &mut g_x[i * c..][..c];
-                    for u in 0..c {
-                        gx[u] += q[u] * p[u];
+                    for ((g, &q), &p) in gx.iter_mut().zip(q.iter()).zip(p.iter()) {
+                        *g += q * p;
                     }
                 }
             }

@@ -5,7 +5,7 @@
 //! components) and edge features x (the sender's `linear_up` output), harmonics Y and radial
 //! weights w: `out[k][u] += Σ_i G[i][k] w[p,u] x[i][u]` with `G[i][k] = pw Σ_j C_ijk Y_j`.
 
-use super::dense::Real;
+use super::dense::{axpy, dot, Real};
 use crate::equivariant::{Instruction, Irreps, W3jTable};
 
 /// One path of the product.
@@ -14,12 +14,11 @@ struct ConvPath<T> {
     offset1: usize,
     d1: usize,
     offset2: usize,
-    d2: usize,
     offset3: usize,
     d3: usize,
     weight_offset: usize,
-    /// `pw · C[i][j][k]`, `[d1][d2][d3]`.
-    coefficients: Vec<T>,
+    /// The non-zero `pw · C[i][j][k]` as (i · d3 + k, j, value).
+    coefficients: Vec<(usize, usize, T)>,
 }
 
 /// The product's paths (see the module docs).
@@ -69,14 +68,11 @@ impl<T: Real> Convolution<T> {
                 offset1: s1[i.input1].0,
                 d1,
                 offset2: s2[i.input2].0,
-                d2,
                 offset3: s3[i.output].0,
                 d3,
                 weight_offset: p * channels,
-                coefficients: w3j
-                    .get([a.ir.l, b.ir.l, c.ir.l])
-                    .iter()
-                    .map(|&v| T::of(v * i.path_weight))
+                coefficients: sparse(&w3j.get([a.ir.l, b.ir.l, c.ir.l]), [d1, d2, d3])
+                    .map(|(ik, j, v)| (ik, j, T::of(v * i.path_weight)))
                     .collect(),
             });
         }
@@ -93,14 +89,8 @@ impl<T: Real> Convolution<T> {
         let c = self.channels;
         s.coupling.clear();
         s.coupling.resize(p.d1 * p.d3, T::zero());
-        for i in 0..p.d1 {
-            for j in 0..p.d2 {
-                let yj = y[p.offset2 + j];
-                let row = &p.coefficients[(i * p.d2 + j) * p.d3..][..p.d3];
-                for (g, &cijk) in s.coupling[i * p.d3..][..p.d3].iter_mut().zip(row) {
-                    *g += cijk * yj;
-                }
-            }
+        for &(ik, j, v) in &p.coefficients {
+            s.coupling[ik] += v * y[p.offset2 + j];
         }
         let w = &w[p.weight_offset..][..c];
         s.weighted.clear();
@@ -118,9 +108,7 @@ impl<T: Real> Convolution<T> {
             for k in 0..p.d3 {
                 let row = &mut out[p.offset3 + k * c..][..c];
                 for i in 0..p.d1 {
-                    let g = s.coupling[i * p.d3 + k];
-                    let wx = &s.weighted[i * c..][..c];
-                    row.iter_mut().zip(wx).for_each(|(o, &v)| *o += g * v);
+                    axpy(row, s.coupling[i * p.d3 + k], &s.weighted[i * c..][..c]);
                 }
             }
         }
@@ -152,10 +140,8 @@ impl<T: Real> Convolution<T> {
                 let go = &g_out[p.offset3 + k * c..][..c];
                 for i in 0..p.d1 {
                     let g = s.coupling[i * p.d3 + k];
-                    let gwx = &mut s.grad_weighted[i * c..][..c];
-                    gwx.iter_mut().zip(go).for_each(|(a, &b)| *a += g * b);
-                    let wx = &s.weighted[i * c..][..c];
-                    s.grad_coupling[i * p.d3 + k] = go.iter().zip(wx).map(|(&a, &b)| a * b).sum();
+                    axpy(&mut s.grad_weighted[i * c..][..c], g, go);
+                    s.grad_coupling[i * p.d3 + k] = dot(go, &s.weighted[i * c..][..c]);
                 }
             }
             let gw = &mut g_w[p.weight_offset..][..c];
@@ -164,21 +150,28 @@ impl<T: Real> Convolution<T> {
             for i in 0..p.d1 {
                 let gwx = &s.grad_weighted[i * c..][..c];
                 let xi = &x[p.offset1 + i * c..][..c];
-                for u in 0..c {
-                    gw[u] += gwx[u] * xi[u];
+                for ((g, &a), &b) in gw.iter_mut().zip(gwx).zip(xi) {
+                    *g += a * b;
                 }
                 let gx = &mut g_x[p.offset1 + i * c..][..c];
-                for u in 0..c {
-                    gx[u] += gwx[u] * wp[u];
+                for ((g, &a), &b) in gx.iter_mut().zip(gwx).zip(wp) {
+                    *g += a * b;
                 }
             }
-            for i in 0..p.d1 {
-                for j in 0..p.d2 {
-                    let row = &p.coefficients[(i * p.d2 + j) * p.d3..][..p.d3];
-                    let gg = &s.grad_coupling[i * p.d3..][..p.d3];
-                    g_y[p.offset2 + j] += row.iter().zip(gg).map(|(&a, &b)| a * b).sum();
-                }
+            for &(ik, j, v) in &p.coefficients {
+                g_y[p.offset2 + j] += v * s.grad_coupling[ik];
             }
         }
     }
+}
+
+/// The non-zero entries of a `[d1][d2][d3]` block as (i · d3 + k, j, value).
+fn sparse(
+    block: &[f64],
+    [d1, d2, d3]: [usize; 3],
+) -> impl Iterator<Item = (usize, usize, f64)> + '_ {
+    (0..d1 * d2 * d3).filter_map(move |flat| {
+        let (i, j, k) = (flat / (d2 * d3), flat / d3 % d2, flat % d3);
+        (block[flat].abs() > 1e-14).then_some((i * d3 + k, j, block[flat]))
+    })
 }

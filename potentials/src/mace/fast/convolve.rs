@@ -33,6 +33,10 @@ impl<T: Real> Scratch<T> {
     }
 }
 
+/// Receivers (forward) or senders (backward) per task: their edges go through the radial MLP
+/// as one batch, so that the MLP's matrix products see a few hundred rows.
+const NODES_PER_TASK: usize = 8;
+
 /// `A[r] = Σ_{e into r} TP(up[sender], Y_e; MLP(R_e))`, `[n, dim_mid]`.
 pub fn convolve_forward<T: Real>(layer: &Layer<T>, edges: &Edges<T>, up: &[T], n: usize) -> Vec<T> {
     let conv = &layer.conv;
@@ -41,26 +45,32 @@ pub fn convolve_forward<T: Real>(layer: &Layer<T>, edges: &Edges<T>, up: &[T], n
     let nsh = edges.harmonics.len() / edges.len().max(1);
     let mut summed = vec![T::zero(); n * conv.dim_out];
     summed
-        .par_chunks_mut(conv.dim_out)
+        .par_chunks_mut(conv.dim_out * NODES_PER_TASK)
         .enumerate()
-        .for_each_init(Scratch::new, |s, (r, out)| {
-            let range = edges.receiver_start[r]..edges.receiver_start[r + 1];
-            let rows = range.len();
-            if rows == 0 {
+        .for_each_init(Scratch::new, |s, (chunk, out)| {
+            let first = chunk * NODES_PER_TASK;
+            let count = out.len() / conv.dim_out;
+            let start = edges.receiver_start[first];
+            let end = edges.receiver_start[first + count];
+            if end == start {
                 return;
             }
-            s.weights.resize(rows * numel, T::zero());
-            let radial = &edges.radial[range.start * nb..range.end * nb];
-            layer.mlp.forward(radial, rows, &mut s.tape, &mut s.weights);
-            for (k, e) in range.enumerate() {
-                let sender = edges.senders[e] as usize;
-                conv.forward(
-                    &up[sender * dim_up..][..dim_up],
-                    &edges.harmonics[e * nsh..][..nsh],
-                    &s.weights[k * numel..][..numel],
-                    out,
-                    &mut s.conv,
-                );
+            s.weights.resize((end - start) * numel, T::zero());
+            let radial = &edges.radial[start * nb..end * nb];
+            layer
+                .mlp
+                .forward(radial, end - start, &mut s.tape, &mut s.weights);
+            for (r, out) in (first..first + count).zip(out.chunks_exact_mut(conv.dim_out)) {
+                for e in edges.receiver_start[r]..edges.receiver_start[r + 1] {
+                    let sender = edges.senders[e] as usize;
+                    conv.forward(
+                        &up[sender * dim_up..][..dim_up],
+                        &edges.harmonics[e * nsh..][..nsh],
+                        &s.weights[(e - start) * numel..][..numel],
+                        out,
+                        &mut s.conv,
+                    );
+                }
             }
         });
     summed
@@ -82,19 +92,22 @@ pub fn convolve_backward<T: Real>(
     let nb = layer.mlp.width_in();
     let nsh = edges.harmonics.len() / edges.len().max(1);
     let mut g_up = vec![T::zero(); up.len()];
-    let mut tasks = Vec::with_capacity(n);
+    let mut tasks = Vec::new();
     let (mut rest_y, mut rest_r) = (g_y, g_r);
-    for (a, g) in g_up.chunks_mut(dim_up.max(1)).enumerate() {
-        let count = edges.sender_start[a + 1] - edges.sender_start[a];
-        let (y, tail_y) = std::mem::take(&mut rest_y).split_at_mut(count * nsh);
-        let (r, tail_r) = std::mem::take(&mut rest_r).split_at_mut(count * nb);
+    for (chunk, g) in g_up.chunks_mut(dim_up.max(1) * NODES_PER_TASK).enumerate() {
+        let first = chunk * NODES_PER_TASK;
+        let count = g.len() / dim_up.max(1);
+        let edge_count = edges.sender_start[first + count] - edges.sender_start[first];
+        let (y, tail_y) = std::mem::take(&mut rest_y).split_at_mut(edge_count * nsh);
+        let (r, tail_r) = std::mem::take(&mut rest_r).split_at_mut(edge_count * nb);
         (rest_y, rest_r) = (tail_y, tail_r);
-        tasks.push((a, g, y, r));
+        tasks.push((first, count, g, y, r));
     }
     tasks
         .into_par_iter()
-        .for_each_init(Scratch::new, |s, (a, g_x, g_y, g_r)| {
-            let list = &edges.by_sender[edges.sender_start[a]..edges.sender_start[a + 1]];
+        .for_each_init(Scratch::new, |s, (first, count, g_x, g_y, g_r)| {
+            let base = edges.sender_start[first];
+            let list = &edges.by_sender[base..edges.sender_start[first + count]];
             let rows = list.len();
             if rows == 0 {
                 return;
@@ -109,19 +122,22 @@ pub fn convolve_backward<T: Real>(
                 .mlp
                 .forward(&s.radial, rows, &mut s.tape, &mut s.weights);
             s.grad_weights.resize(rows * numel, T::zero());
-            let x = &up[a * dim_up..][..dim_up];
-            for (k, &e) in list.iter().enumerate() {
-                let (e, receiver) = (e as usize, edges.receivers[e as usize] as usize);
-                conv.backward(
-                    x,
-                    &edges.harmonics[e * nsh..][..nsh],
-                    &s.weights[k * numel..][..numel],
-                    &g_summed[receiver * dim_mid..][..dim_mid],
-                    g_x,
-                    &mut s.grad_weights[k * numel..][..numel],
-                    &mut g_y[k * nsh..][..nsh],
-                    &mut s.conv,
-                );
+            for (a, g_x) in (first..first + count).zip(g_x.chunks_exact_mut(dim_up)) {
+                let x = &up[a * dim_up..][..dim_up];
+                for p in edges.sender_start[a]..edges.sender_start[a + 1] {
+                    let (k, e) = (p - base, edges.by_sender[p] as usize);
+                    let receiver = edges.receivers[e] as usize;
+                    conv.backward(
+                        x,
+                        &edges.harmonics[e * nsh..][..nsh],
+                        &s.weights[k * numel..][..numel],
+                        &g_summed[receiver * dim_mid..][..dim_mid],
+                        g_x,
+                        &mut s.grad_weights[k * numel..][..numel],
+                        &mut g_y[k * nsh..][..nsh],
+                        &mut s.conv,
+                    );
+                }
             }
             s.grad_radial.resize(rows * nb, T::zero());
             layer

@@ -35,6 +35,7 @@ pub use dense::Real;
 use super::file::ModelFile;
 use super::model::Header;
 use super::radial::{RadialParameters, ZblRepulsion};
+use super::ElementTable;
 use crate::{AtomicGraph, Evaluation, Potential, PotentialError, Request};
 use edges::{Edges, Harmonics};
 use network::Network;
@@ -48,6 +49,7 @@ pub struct FastMace<T> {
     radial: RadialParameters,
     zbl: Option<ZblRepulsion>,
     r_max: f64,
+    elements: ElementTable,
 }
 
 impl<T: Real> FastMace<T> {
@@ -61,15 +63,8 @@ impl<T: Real> FastMace<T> {
             radial: RadialParameters::load(&file)?,
             zbl: ZblRepulsion::load(&file)?,
             r_max: file.config.r_max,
+            elements: ElementTable(file.config.atomic_numbers.clone()),
         })
-    }
-
-    fn element_index(&self, z: u8) -> Option<u32> {
-        self.network
-            .atomic_numbers
-            .iter()
-            .position(|&known| known == z)
-            .map(|i| i as u32)
     }
 }
 
@@ -79,20 +74,11 @@ impl<T: Real> Potential for FastMace<T> {
     }
 
     fn species(&self) -> Option<Vec<u8>> {
-        Some(self.network.atomic_numbers.clone())
+        Some(self.elements.0.clone())
     }
 
     fn check_species(&self, species: &[u8]) -> Result<(), PotentialError> {
-        match species
-            .iter()
-            .position(|&z| self.element_index(z).is_none())
-        {
-            Some(atom) => Err(PotentialError::UnknownSpecies {
-                element: species[atom],
-                atom,
-            }),
-            None => Ok(()),
-        }
+        self.elements.check(species)
     }
 
     fn compute(
@@ -100,12 +86,7 @@ impl<T: Real> Potential for FastMace<T> {
         graph: &AtomicGraph<'_>,
         request: Request,
     ) -> Result<Evaluation, PotentialError> {
-        self.check_species(graph.species)?;
-        let elements: Vec<u32> = graph
-            .species
-            .iter()
-            .map(|&z| self.element_index(z).expect("species checked"))
-            .collect();
+        let elements = self.elements.indices(graph.species)?;
         let edges = Edges::<T>::build(
             graph,
             self.r_max,
