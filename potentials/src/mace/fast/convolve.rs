@@ -142,7 +142,7 @@ pub fn convolve_backward<T: Real>(
             s.grad_radial.resize(rows * nb, T::zero());
             layer
                 .mlp
-                .backward(&s.tape, &s.grad_weights, rows, &mut s.grad_radial);
+                .backward(&mut s.tape, &s.grad_weights, rows, &mut s.grad_radial);
             g_r.iter_mut()
                 .zip(&s.grad_radial)
                 .for_each(|(a, &b)| *a += b);

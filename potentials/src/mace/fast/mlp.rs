@@ -18,6 +18,8 @@ pub struct MlpTape<T> {
     pre: Vec<Vec<T>>,
     /// Per hidden layer: `c · silu(z_k)`.
     post: Vec<Vec<T>>,
+    /// Gradient buffers of the backward pass.
+    grad: [Vec<T>; 2],
 }
 
 impl<T: Real> RadialMlp<T> {
@@ -68,24 +70,26 @@ impl<T: Real> RadialMlp<T> {
     }
 
     /// `g_x [rows, h_0] = ∂/∂x` of `Σ g_out · out`, from the tape of the forward pass.
-    pub fn backward(&self, tape: &MlpTape<T>, g_out: &[T], rows: usize, g_x: &mut [T]) {
-        let mut g = g_out.to_vec();
+    pub fn backward(&self, tape: &mut MlpTape<T>, g_out: &[T], rows: usize, g_x: &mut [T]) {
+        let [mut g, mut g_h] = std::mem::take(&mut tape.grad);
         for (k, (w, h_in, h_out)) in self.layers.iter().enumerate().rev() {
+            let input: &[T] = if k + 1 == self.layers.len() { g_out } else { &g };
             let (a, b) = (
                 Layout::row_major(rows, *h_out),
                 Layout::row_major(*h_in, *h_out).t(),
             );
             let c = Layout::row_major(rows, *h_in);
             if k == 0 {
-                gemm(T::one(), (&g, a), (w, b), T::zero(), (&mut g_x[..], c));
+                gemm(T::one(), (input, a), (w, b), T::zero(), (&mut g_x[..], c));
                 break;
             }
-            let mut g_h = vec![T::zero(); rows * h_in];
-            gemm(T::one(), (&g, a), (w, b), T::zero(), (&mut g_h[..], c));
+            g_h.resize(rows * h_in, T::zero());
+            gemm(T::one(), (input, a), (w, b), T::zero(), (&mut g_h[..], c));
             for (gh, &z) in g_h.iter_mut().zip(&tape.pre[k - 1]) {
                 *gh *= silu_and_slope(z).1 * self.constant;
             }
-            g = g_h;
+            std::mem::swap(&mut g, &mut g_h);
         }
+        tape.grad = [g, g_h];
     }
 }

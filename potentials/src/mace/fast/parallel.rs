@@ -6,6 +6,9 @@ use rayon::prelude::*;
 
 /// Rows per task.
 const CHUNK: usize = 32;
+/// Below this many row × input × output entries a map runs on the calling thread: waking the
+/// pool would cost more than the work.
+const SERIAL_WORK: usize = 1 << 18;
 
 /// Calls `kernel(x_rows, out_rows)` on matching chunks of `x [rows, width_in]` and
 /// `out [rows, width_out]`, in parallel.
@@ -17,6 +20,12 @@ pub fn rows_in_parallel<T: Real>(
     kernel: impl Fn(&[T], &mut [T]) + Sync,
 ) {
     if width_in == 0 || width_out == 0 {
+        return;
+    }
+    if x.len() * width_out < SERIAL_WORK {
+        x.chunks(CHUNK * width_in)
+            .zip(out.chunks_mut(CHUNK * width_out))
+            .for_each(|(x, out)| kernel(x, out));
         return;
     }
     x.par_chunks(CHUNK * width_in)
