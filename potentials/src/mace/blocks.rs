@@ -116,9 +116,14 @@ pub fn radial_mlp_layers(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let chained = layers.windows(2).all(|w| w[0].2 == w[1].1);
-    if !chained || layers.last().map(|l| l.2) != Some(weight_numel) {
+    let num_bessel = file.config.radial.num_bessel;
+    if !chained
+        || layers.first().map(|l| l.1) != Some(num_bessel)
+        || layers.last().map(|l| l.2) != Some(weight_numel)
+    {
         return Err(file.error(format!(
-            "{name} does not chain into the {weight_numel} weights conv_tp needs"
+            "{name} does not map the {num_bessel} radial features to the {weight_numel} weights \
+             conv_tp needs"
         )));
     }
     Ok(layers)

@@ -62,6 +62,19 @@ impl Header {
                 config.readouts.len()
             )));
         }
+        if !(config.r_max.is_finite() && config.r_max > 0.0) {
+            return Err(file.error(format!("r_max = {} Å: must be positive", config.r_max)));
+        }
+        if let Some(bad) = config
+            .interactions
+            .iter()
+            .position(|i| !(i.avg_num_neighbors.is_finite() && i.avg_num_neighbors > 0.0))
+        {
+            return Err(file.error(format!(
+                "interactions.{bad}.avg_num_neighbors = {}: must be positive",
+                config.interactions[bad].avg_num_neighbors
+            )));
+        }
         let w3j = W3jTable::new(match config.w3j_convention.as_str() {
             "e3nn-0.4" => W3jConvention::E3nn04,
             "e3nn-0.5" => W3jConvention::E3nn06,
