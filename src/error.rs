@@ -61,14 +61,17 @@ pub enum Error {
         /// The smallest distance allowed, Å.
         minimum: f64,
     },
-    /// The potential returned a NaN or infinite energy or force.
+    /// An atom moved too far in one step.
+    #[error(transparent)]
+    Runaway(#[from] Runaway),
+    /// A NaN or infinite energy, force, position or velocity.
     #[error(
         "step {step}: non-finite {quantity} on atom {atom} ({element}); the run stopped there"
     )]
     NonFinite {
         /// The MD step.
         step: u64,
-        /// "force" or "energy".
+        /// "force", "energy", "position" or "velocity".
         quantity: &'static str,
         /// Index of the first offending atom (0 for the energy).
         atom: usize,
@@ -76,6 +79,30 @@ pub enum Error {
         element: &'static str,
     },
 }
+
+/// An atom moved farther in one step than any sane trajectory does.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "step {step}: atom {atom} ({element}) moved {distance:.3} Å in one step, more than \
+     {limit:.3} Å (the larger of half the neighbor skin and {MIN_STEP_LIMIT} Å): the system is \
+     blowing up (reduce the timestep, or check the structure and the potential); the run \
+     stopped there"
+)]
+pub struct Runaway {
+    /// The MD step.
+    pub step: u64,
+    /// The atom.
+    pub atom: usize,
+    /// Its element.
+    pub element: &'static str,
+    /// How far it moved in the step, Å.
+    pub distance: f64,
+    /// The limit, Å.
+    pub limit: f64,
+}
+
+/// The smallest per-step displacement limit, Å: 0.5 Å in one step is tens of km/s.
+pub const MIN_STEP_LIMIT: f64 = 0.5;
 
 impl From<mlmd_potentials::PotentialError> for Error {
     fn from(error: mlmd_potentials::PotentialError) -> Self {

@@ -1,7 +1,7 @@
 //! The MD loop: neighbors, forces, integration and output, with per-stage timings.
 
 use crate::element;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Runaway, MIN_STEP_LIMIT};
 use crate::neighbors::{NeighborMethod, VerletList};
 use crate::observers::{Observer, Thermo};
 use crate::system::System;
@@ -186,22 +186,56 @@ impl Simulation {
         Ok(evaluation)
     }
 
-    fn check_finite(&self, evaluation: &Evaluation) -> Result<()> {
-        let bad = |quantity, atom: usize| Error::NonFinite {
+    fn non_finite(&self, quantity: &'static str, atom: usize) -> Error {
+        Error::NonFinite {
             step: self.step,
             quantity,
             atom,
             element: element::symbol(self.system.species[atom]),
-        };
-        if let Some(atom) = evaluation
-            .forces
-            .iter()
-            .position(|f| !f.iter().all(|v| v.is_finite()))
-        {
-            return Err(bad("force", atom));
         }
+    }
+
+    fn check_finite(&self, evaluation: &Evaluation) -> Result<()> {
+        self.check_vectors("force", &evaluation.forces)?;
         if !evaluation.energy.is_finite() {
-            return Err(bad("energy", 0));
+            return Err(self.non_finite("energy", 0));
+        }
+        Ok(())
+    }
+
+    /// An error naming the first atom whose `quantity` has a NaN or infinite component.
+    fn check_vectors(&self, quantity: &'static str, values: &[Vector3<f64>]) -> Result<()> {
+        match values.iter().position(|v| !v.iter().all(|c| c.is_finite())) {
+            Some(atom) => Err(self.non_finite(quantity, atom)),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops a run whose atoms moved non-finitely or farther in one step than
+    /// max(skin / 2, [`MIN_STEP_LIMIT`]) (LAMMPS' lost-atom check, in spirit).
+    fn check_motion(&self, before: &[Vector3<f64>]) -> Result<()> {
+        self.check_vectors("position", &self.system.positions)?;
+        let limit = (0.5 * self.neighbors.skin()).max(MIN_STEP_LIMIT);
+        let (atom, distance) = self
+            .system
+            .positions
+            .iter()
+            .zip(before)
+            .map(|(x, y)| (x - y).norm())
+            .enumerate()
+            .fold(
+                (0, 0.0),
+                |best, (i, d)| if d > best.1 { (i, d) } else { best },
+            );
+        if distance > limit {
+            return Err(Runaway {
+                step: self.step,
+                atom,
+                element: element::symbol(self.system.species[atom]),
+                distance,
+                limit,
+            }
+            .into());
         }
         Ok(())
     }
@@ -246,12 +280,16 @@ impl Simulation {
             self.forces = evaluation.forces.clone();
             self.observe(&evaluation)?;
         }
+        let mut before = self.system.positions.clone();
         for _ in 0..steps {
             self.step += 1;
+            before.copy_from_slice(&self.system.positions);
             self.integrate(|integrator, state| integrator.initial_integrate(state));
+            self.check_motion(&before)?;
             let evaluation = self.compute(self.request())?;
             self.forces.copy_from_slice(&evaluation.forces);
             self.integrate(|integrator, state| integrator.final_integrate(state));
+            self.check_vectors("velocity", &self.system.velocities)?;
             self.observe(&evaluation)?;
             progress(self.step);
         }

@@ -390,3 +390,30 @@ fn observers_are_called_at_their_stride() {
     simulation.run(10, &mut |_| {}).unwrap();
     assert_eq!(*steps.borrow(), vec![0, 3, 6, 9]);
 }
+
+#[test]
+fn a_run_that_blows_up_stops_naming_step_and_atom() {
+    // Argon at 100 fs per step: atoms fly apart within a few dozen steps. The run must stop with
+    // exit status 1 at the first step where an atom moves farther than the per-step limit.
+    let output = mlmd(&[
+        "run",
+        inputs().join("runaway-timestep.toml").to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line in «{stderr}»"));
+    assert!(
+        line.contains("(Ar) moved") && line.contains("the system is blowing up"),
+        "{line}"
+    );
+    let step: u64 = line["error: step ".len()..]
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(step > 1 && step < 200, "stopped at step {step}");
+}

@@ -29,6 +29,11 @@ impl VerletList {
         }
     }
 
+    /// The skin, Å.
+    pub fn skin(&self) -> f64 {
+        self.skin
+    }
+
     /// The current edges.
     pub fn list(&self) -> &NeighborList {
         &self.list

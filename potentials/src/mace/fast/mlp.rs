@@ -73,7 +73,11 @@ impl<T: Real> RadialMlp<T> {
     pub fn backward(&self, tape: &mut MlpTape<T>, g_out: &[T], rows: usize, g_x: &mut [T]) {
         let [mut g, mut g_h] = std::mem::take(&mut tape.grad);
         for (k, (w, h_in, h_out)) in self.layers.iter().enumerate().rev() {
-            let input: &[T] = if k + 1 == self.layers.len() { g_out } else { &g };
+            let input: &[T] = if k + 1 == self.layers.len() {
+                g_out
+            } else {
+                &g
+            };
             let (a, b) = (
                 Layout::row_major(rows, *h_out),
                 Layout::row_major(*h_in, *h_out).t(),
