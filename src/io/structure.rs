@@ -3,6 +3,7 @@
 use super::lattice_from_chemfiles;
 use crate::element;
 use crate::error::{Error, Result};
+use crate::units::AMU_A2_PER_FS2_IN_EV;
 use chemfiles::{CellShape, Frame, Property};
 use nalgebra::{Matrix3, Vector3};
 use std::path::Path;
@@ -76,13 +77,65 @@ fn from_frame(frame: &Frame) -> Result<Structure, String> {
     let cell = frame.cell();
     let lattice =
         (cell.shape() != CellShape::Infinite).then(|| lattice_from_chemfiles(cell.matrix()));
+    let velocities = match frame.velocities() {
+        // chemfiles gives velocities in Å/ps (GRO's nm/ps, Amber's and LAMMPS metal's Å/ps).
+        Some(rows) => Some(to_vectors(rows).iter().map(|v| v * 1e-3).collect()),
+        None => velocities_from_properties(frame, &species)?,
+    };
     Ok(Structure {
         species,
         positions,
-        velocities: frame.velocities().map(to_vectors),
+        velocities,
         lattice,
         periodic: periodicity(frame)?,
     })
+}
+
+/// Extended XYZ's per-atom columns: `velo`, `vel` or `velocities` in Å/fs (what mlmd writes), or
+/// ASE's `momenta` (amu·Å per ASE time unit, divided by the standard masses, which ASE uses by
+/// default). None if the frame has none of them.
+fn velocities_from_properties(
+    frame: &Frame,
+    species: &[u8],
+) -> Result<Option<Vec<Vector3<f64>>>, String> {
+    let ase_time_fs = AMU_A2_PER_FS2_IN_EV.sqrt();
+    let columns = [
+        ("velo", None),
+        ("vel", None),
+        ("velocities", None),
+        ("momenta", Some(())),
+    ];
+    for (name, momenta) in columns {
+        if frame.atom(0).get(name).is_none() {
+            continue;
+        }
+        let velocities = (0..species.len())
+            .map(|i| match frame.atom(i).get(name) {
+                Some(Property::Vector3D([x, y, z])) => {
+                    let v = Vector3::new(x, y, z);
+                    match momenta {
+                        None => Ok(v),
+                        Some(()) => {
+                            let mass = element::standard_mass(species[i])
+                                .ok_or_else(|| format!("atom {i}: no standard mass for momenta"))?;
+                            Ok(v / (mass * ase_time_fs))
+                        }
+                    }
+                }
+                other => Err(format!(
+                    "atom {i}: column '{name}' should hold three numbers, holds {other:?}"
+                )),
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if let Some(atom) = velocities
+            .iter()
+            .position(|v| !v.iter().all(|c| c.is_finite()))
+        {
+            return Err(format!("atom {atom} has a non-finite velocity ('{name}')"));
+        }
+        return Ok(Some(velocities));
+    }
+    Ok(None)
 }
 
 /// "AR", "ar", "Ar" → "Ar".

@@ -12,7 +12,7 @@ pub struct TrajectoryWriter {
     path: PathBuf,
     trajectory: Trajectory,
     atoms: Vec<Atom>,
-    /// Extended XYZ keeps velocities only as a per-atom property ("velo").
+    /// Extended XYZ keeps velocities only as a per-atom property ("velo", Å/fs).
     velocities_as_property: bool,
 }
 
@@ -53,11 +53,11 @@ impl TrajectoryWriter {
             .zip(&system.positions)
             .zip(&system.velocities)
         {
-            let velocity = [v.x, v.y, v.z];
             if self.velocities_as_property {
-                atom.set("velo", velocity);
+                atom.set("velo", [v.x, v.y, v.z]);
             }
-            frame.add_atom(atom, [x.x, x.y, x.z], velocity);
+            // chemfiles' velocities are in Å/ps; mlmd's in Å/fs.
+            frame.add_atom(atom, [x.x, x.y, x.z], [v.x * 1e3, v.y * 1e3, v.z * 1e3]);
         }
         if system.cell.has_full_lattice() {
             frame.set_cell(&UnitCell::from_matrix(lattice_to_chemfiles(

@@ -1,0 +1,137 @@
+//! Velocities in structure files: extended XYZ's `velo`/`vel`/`velocities` (Å/fs) and ASE's
+//! `momenta`, GRO's nm/ps, each checked through the kinetic energy of step 0; and a trajectory
+//! written by mlmd (extended XYZ and GRO) restarts with the velocities it ended with.
+
+mod common;
+
+use common::mlmd;
+use std::path::Path;
+
+/// 1 amu·Å²/fs² in eV (metal units with fs).
+const AMU_A2_PER_FS2_IN_EV: f64 = 103.642_696_562_456_4;
+const ARGON_MASS: f64 = 39.948;
+
+/// An NVE input on `structure` writing thermo (and optionally a trajectory) every step.
+fn input(dir: &Path, structure: &str, steps: u64, trajectory: Option<&str>) -> String {
+    let path = dir.join(format!("in-{steps}.toml"));
+    let trajectory = trajectory.map_or(String::new(), |t| {
+        format!("trajectory = \"{t}\"\ntrajectory_stride = {steps}\n")
+    });
+    std::fs::write(
+        &path,
+        format!(
+            "[structure]\nfile = \"{structure}\"\n\n[potential]\ntype = \"lennard-jones\"\n\
+             cutoff = 8.0\n[[potential.pairs]]\nelements = [\"Ar\", \"Ar\"]\n\
+             epsilon = 0.0103236\nsigma = 3.405\n\n[integrator]\ntype = \"velocity-verlet\"\n\
+             timestep = 2.0\n\n[run]\nsteps = {steps}\n\n[output]\nthermo = \"thermo-{steps}.csv\"\n\
+             thermo_stride = 1\n{trajectory}"
+        ),
+    )
+    .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// Kinetic energies (eV) of every thermo line of a run.
+fn kinetic_energies(dir: &Path, input: &str, steps: u64) -> Vec<f64> {
+    let out = mlmd(&["run", input]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(dir.join(format!("thermo-{steps}.csv")))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap().parse().unwrap())
+        .collect()
+}
+
+/// Two argon atoms 5 Å apart moving at ±(v, 0, 0) Å/fs.
+fn extxyz(column: &str, value: f64) -> String {
+    format!(
+        "2\nLattice=\"20 0 0 0 20 0 0 0 20\" Properties=species:S:1:pos:R:3:{column}:R:3 pbc=\"T T T\"\n\
+         Ar 1.0 1.0 1.0 {value} 0.0 0.0\nAr 6.0 1.0 1.0 {} 0.0 0.0\n",
+        -value
+    )
+}
+
+#[test]
+fn structure_velocities_are_read_in_their_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = 2e-3; // Å/fs
+    let expected = ARGON_MASS * v * v * AMU_A2_PER_FS2_IN_EV; // two atoms, ½ m v² each
+    let ase_time_fs = AMU_A2_PER_FS2_IN_EV.sqrt();
+    let files = [
+        ("velo.extxyz", extxyz("velo", v)),
+        ("vel.extxyz", extxyz("vel", v)),
+        ("velocities.extxyz", extxyz("velocities", v)),
+        // ASE: momenta in amu·Å per ASE time unit (√(amu Å²/eV) = 10.18 fs).
+        ("momenta.extxyz", extxyz("momenta", ARGON_MASS * v * ase_time_fs)),
+        // GRO: nm and nm/ps; 2e-3 Å/fs = 0.2 nm/ps.
+        (
+            "argon.gro",
+            "argon\n    2\n    1AR      AR    1   0.100   0.100   0.100  0.2000  0.0000  0.0000\n    \
+             2AR      AR    2   0.600   0.100   0.100 -0.2000  0.0000  0.0000\n   2.00000   2.00000   2.00000\n"
+                .to_string(),
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+        let input = input(dir.path(), name, 0, None);
+        let ke = kinetic_energies(dir.path(), &input, 0)[0];
+        assert!(
+            (ke - expected).abs() < 1e-9 * expected,
+            "{name}: kinetic energy {ke} eV, expected {expected}"
+        );
+    }
+}
+
+#[test]
+fn a_trajectory_written_by_mlmd_restarts_with_its_velocities() {
+    let dir = tempfile::tempdir().unwrap();
+    let structure = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inputs/argon-108.extxyz");
+    for trajectory in ["last.extxyz", "last.gro"] {
+        // 20 steps from the file's state with random velocities, then a run from the last frame.
+        let first = dir.path().join("first.toml");
+        let text = std::fs::read_to_string(input(
+            dir.path(),
+            structure.to_str().unwrap(),
+            20,
+            Some(trajectory),
+        ))
+        .unwrap()
+            + "\n[velocities]\ntemperature = 80.0\nseed = 3\n";
+        std::fs::write(&first, text).unwrap();
+        let before = *kinetic_energies(dir.path(), first.to_str().unwrap(), 20)
+            .last()
+            .unwrap();
+        let path = dir.path().join(trajectory);
+        let frames = std::fs::read_to_string(&path).unwrap();
+        // Keep only the last frame (written at step 20) as the new structure.
+        let last = dir.path().join(format!("restart-{trajectory}"));
+        let lines: Vec<&str> = frames.lines().collect();
+        let per_frame = if trajectory.ends_with("gro") {
+            108 + 3
+        } else {
+            108 + 2
+        };
+        std::fs::write(&last, lines[lines.len() - per_frame..].join("\n") + "\n").unwrap();
+        let after = kinetic_energies(
+            dir.path(),
+            &input(dir.path(), last.to_str().unwrap(), 0, None),
+            0,
+        )[0];
+        // GRO stores velocities with 4 decimals in nm/ps; chemfiles writes extended XYZ
+        // columns with about 8 significant digits.
+        let tolerance = if trajectory.ends_with("gro") {
+            2e-3
+        } else {
+            1e-6
+        };
+        assert!(
+            (after - before).abs() <= tolerance * before,
+            "{trajectory}: kinetic energy {before} eV at the end, {after} eV read back"
+        );
+    }
+}
