@@ -78,7 +78,8 @@ fn from_frame(frame: &Frame) -> Result<Structure, String> {
     let lattice =
         (cell.shape() != CellShape::Infinite).then(|| lattice_from_chemfiles(cell.matrix()));
     let velocities = match frame.velocities() {
-        // chemfiles gives velocities in Å/ps (GRO's nm/ps, Amber's and LAMMPS metal's Å/ps).
+        // chemfiles gives velocities in Å/ps (it converts GRO's nm/ps; LAMMPS data files are
+        // taken as metal units).
         Some(rows) => Some(to_vectors(rows).iter().map(|v| v * 1e-3).collect()),
         None => velocities_from_properties(frame, &species)?,
     };
