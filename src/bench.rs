@@ -143,10 +143,11 @@ pub fn lj_melt(cells: usize, steps: u64) -> Result<BenchReport> {
     Ok(BenchReport::new("lj-melt".into(), &summary))
 }
 
-/// Benchmarks the system, potential and integrator of `input` (with its output files, if it
-/// names any): one untimed step (first neighbor list and forces, allocations), then `steps`.
+/// Benchmarks the system, potential and integrator of `input`, without its output files (a
+/// benchmark never writes or truncates them): one untimed step (first neighbor list and forces,
+/// allocations), then `steps`.
 pub fn input_file(input: &Input, steps: u64) -> Result<BenchReport> {
-    let mut simulation = input.simulation()?;
+    let mut simulation = input.simulation_without_outputs()?;
     simulation.run(1, &mut |_| {})?;
     let summary = simulation.run(steps, &mut |_| {})?;
     Ok(BenchReport::new(input.path.display().to_string(), &summary))

@@ -259,6 +259,27 @@ pub struct Input {
     pub file: InputFile,
 }
 
+/// A path's identity for comparisons: canonical if it exists, else its canonical directory
+/// joined with its file name.
+fn same_file_key(path: &Path) -> PathBuf {
+    if let Ok(canonical) = path.canonicalize() {
+        return canonical;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            parent
+                .canonicalize()
+                .map_or_else(|_| path.to_path_buf(), |p| p.join(name))
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
 impl Input {
     /// Reads and parses an input file; syntax, type and unknown-key errors name the line.
     pub fn read(path: &Path) -> Result<Self> {
@@ -288,6 +309,41 @@ impl Input {
     /// A path from the input file, relative to its folder.
     pub fn resolve(&self, relative: &Path) -> PathBuf {
         self.path.parent().unwrap_or(Path::new(".")).join(relative)
+    }
+
+    /// Refuses outputs that would overwrite an input (the input file, the structure, a model
+    /// file) or each other.
+    fn check_output_paths(&self) -> Result<()> {
+        let f = &self.file;
+        let mut inputs = vec![
+            ("the input file", self.path.clone()),
+            ("structure.file", self.resolve(&f.structure.file)),
+        ];
+        if let PotentialInput::Mace { model, .. } = &f.potential {
+            inputs.push(("potential.model", self.resolve(model)));
+        }
+        let outputs = [
+            ("output.trajectory", &f.output.trajectory),
+            ("output.thermo", &f.output.thermo),
+        ];
+        let mut seen: Vec<(&str, PathBuf)> = Vec::new();
+        for (key, path) in outputs {
+            let Some(path) = path else { continue };
+            let path = same_file_key(&self.resolve(path));
+            let clash = inputs
+                .iter()
+                .map(|(name, p)| (*name, same_file_key(p)))
+                .chain(seen.iter().cloned())
+                .find(|(_, other)| *other == path);
+            if let Some((other, _)) = clash {
+                return Err(self.error(format!(
+                    "{key} is the same file as {other} ({}): it would be overwritten",
+                    path.display()
+                )));
+            }
+            seen.push((key, path));
+        }
+        Ok(())
     }
 
     /// Checks values serde cannot: signs, ranges and names.
@@ -334,6 +390,7 @@ impl Input {
         if f.output.thermo_stride == 0 {
             return Err(self.error("output.thermo_stride must be at least 1".into()));
         }
+        self.check_output_paths()?;
         for (symbol, &mass) in &f.structure.masses {
             if element::atomic_number(symbol).is_none() {
                 return Err(self.error(format!("structure.masses: unknown element '{symbol}'")));
@@ -468,15 +525,7 @@ impl Input {
 
     /// Builds the whole simulation with its outputs.
     pub fn simulation(&self) -> Result<Simulation> {
-        let system = self.system()?;
-        let neighbors = &self.file.neighbors;
-        let mut simulation = Simulation::new(
-            system,
-            self.potential()?,
-            self.integrator(),
-            neighbors.method,
-            neighbors.skin,
-        )?;
+        let mut simulation = self.simulation_without_outputs()?;
         let output = &self.file.output;
         if let Some(path) = &output.thermo {
             let log = ThermoLog::create(&self.resolve(path), output.thermo_stride)?;
@@ -490,5 +539,17 @@ impl Input {
             }));
         }
         Ok(simulation)
+    }
+
+    /// The simulation of the input without its `[output]` files (for benchmarks).
+    pub fn simulation_without_outputs(&self) -> Result<Simulation> {
+        let neighbors = &self.file.neighbors;
+        Simulation::new(
+            self.system()?,
+            self.potential()?,
+            self.integrator(),
+            neighbors.method,
+            neighbors.skin,
+        )
     }
 }

@@ -59,8 +59,8 @@ enum Command {
     /// Benchmark LAMMPS' LJ-melt system (argon, metal units) and print speed as JSON.
     Bench {
         /// fcc cells per side (20 gives 32,000 atoms, as LAMMPS' bench/in.lj).
-        #[arg(long, default_value_t = 20)]
-        cells: usize,
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        cells: u64,
         /// Steps to time.
         #[arg(long, default_value_t = 100)]
         steps: u64,
@@ -76,6 +76,12 @@ enum Command {
 
 fn set_threads(threads: Option<usize>) -> Result<(), String> {
     if let Some(n) = threads {
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        if n == 0 || n > cores {
+            return Err(format!(
+                "--threads {n}: give a number from 1 to {cores} (the cores of this machine)"
+            ));
+        }
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()
@@ -147,7 +153,7 @@ fn eval(input: PathBuf, structure: PathBuf, json: PathBuf) -> Result<(), String>
 }
 
 fn bench(
-    cells: usize,
+    cells: u64,
     steps: u64,
     threads: Option<usize>,
     input: Option<PathBuf>,
@@ -158,7 +164,7 @@ fn bench(
             let input = Input::read(&path).map_err(|e| e.to_string())?;
             mlmd::bench::input_file(&input, steps)
         }
-        None => mlmd::bench::lj_melt(cells, steps),
+        None => mlmd::bench::lj_melt(cells as usize, steps),
     }
     .map_err(|e| e.to_string())?;
     println!(

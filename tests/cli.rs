@@ -417,3 +417,34 @@ fn a_run_that_blows_up_stops_naming_step_and_atom() {
         .unwrap();
     assert!(step > 1 && step < 200, "stopped at step {step}");
 }
+
+#[test]
+fn bench_leaves_output_files_alone_and_threads_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = nvt_input_in(dir.path());
+    for name in ["trajectory.extxyz", "thermo.csv"] {
+        std::fs::write(dir.path().join(name), "an earlier run's results\n").unwrap();
+    }
+    let input = input.to_str().unwrap();
+    let out = mlmd(&["bench", "--input", input, "--steps", "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["trajectory.extxyz", "thermo.csv"] {
+        let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        assert_eq!(text, "an earlier run's results\n", "bench touched {name}");
+    }
+    for threads in ["0", "100000"] {
+        let out = mlmd(&["run", input, "--threads", threads]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("--threads {threads}: give a number from 1 to")),
+            "{stderr}"
+        );
+    }
+    let out = mlmd(&["bench", "--cells", "0"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--cells"));
+}
