@@ -329,7 +329,18 @@ impl Input {
         let mut seen: Vec<(&str, PathBuf)> = Vec::new();
         for (key, path) in outputs {
             let Some(path) = path else { continue };
-            let path = same_file_key(&self.resolve(path));
+            let resolved = self.resolve(path);
+            let directory = match resolved.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            if !directory.is_dir() {
+                return Err(self.error(format!(
+                    "{key}: the directory of {} does not exist",
+                    resolved.display()
+                )));
+            }
+            let path = same_file_key(&resolved);
             let clash = inputs
                 .iter()
                 .map(|(name, p)| (*name, same_file_key(p)))
@@ -342,6 +353,10 @@ impl Input {
                 )));
             }
             seen.push((key, path));
+        }
+        if let Some(path) = &f.output.trajectory {
+            crate::io::check_writable_format(path)
+                .map_err(|e| self.error(format!("output.trajectory: {e}")))?;
         }
         Ok(())
     }

@@ -448,3 +448,25 @@ fn bench_leaves_output_files_alone_and_threads_are_bounded() {
     let out = mlmd(&["bench", "--cells", "0"]);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--cells"));
 }
+
+#[test]
+fn a_bad_output_path_is_refused_before_any_output_is_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = nvt_input_in(dir.path());
+    let thermo = dir.path().join("thermo.csv");
+    std::fs::write(&thermo, "an earlier run's log\n").unwrap();
+    for trajectory in ["no-such-directory/trajectory.extxyz", "trajectory.abcdef"] {
+        let text = std::fs::read_to_string(&input)
+            .unwrap()
+            .replace("trajectory.extxyz", trajectory);
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, text).unwrap();
+        let out = mlmd(&["run", bad.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{trajectory}");
+        assert_eq!(
+            std::fs::read_to_string(&thermo).unwrap(),
+            "an earlier run's log\n",
+            "{trajectory}: the thermo log was truncated"
+        );
+    }
+}

@@ -20,6 +20,26 @@ fn lattice_to_chemfiles(lattice: &Matrix3<f64>) -> [[f64; 3]; 3] {
 
 /// Opens a chemfiles trajectory, mapping extensions chemfiles does not know (`.extxyz`) to
 /// their format; chemfiles' own warnings are silenced, its errors are reported by the caller.
+/// Checks that chemfiles can write a trajectory at `path` (format from the extension), without
+/// touching the file: a message naming the problem otherwise.
+pub fn check_writable_format(path: &std::path::Path) -> Result<(), String> {
+    chemfiles::set_warning_callback(|_| {});
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if extension.eq_ignore_ascii_case("extxyz") {
+        return Ok(());
+    }
+    let guessed = chemfiles::guess_format(path).map_err(|e| e.message)?;
+    // "<format> [/ <compression>]".
+    let name = guessed.split('/').next().unwrap_or("").trim();
+    match chemfiles::formats_list().iter().find(|f| f.name == name) {
+        Some(format) if format.write => Ok(()),
+        Some(_) => Err(format!(
+            "chemfiles can read {name} files but not write them"
+        )),
+        None => Err(format!("chemfiles has no format named '{name}'")),
+    }
+}
+
 fn open_trajectory(
     path: &std::path::Path,
     mode: char,
