@@ -45,8 +45,11 @@ pub struct InputFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StructureInput {
-    /// Any format chemfiles reads, relative to the input file; the first frame is used.
+    /// Any format chemfiles reads, relative to the input file.
     pub file: PathBuf,
+    /// Which frame of the file: 0 is the first (default), −1 the last, −2 the one before.
+    #[serde(default)]
+    pub frame: i64,
     /// Cell, Å, when the file has none: three lengths (orthorhombic) or three lattice vectors.
     pub cell: Option<CellInput>,
     /// Periodicity per axis (default: the file's `pbc`, else periodic when there is a cell).
@@ -479,10 +482,23 @@ impl Input {
         }
     }
 
-    /// Reads the structure (first frame) and applies cell, periodicity, masses and velocities.
+    /// Reads the structure (frame `structure.frame`) and applies cell, periodicity, masses and
+    /// velocities.
     pub fn system(&self) -> Result<System> {
         let path = self.resolve(&self.file.structure.file);
-        let structure = read_structures(&path)?.swap_remove(0);
+        let mut frames = read_structures(&path)?;
+        let count = frames.len() as i64;
+        let wanted = self.file.structure.frame;
+        let index = if wanted < 0 { count + wanted } else { wanted };
+        if !(0..count).contains(&index) {
+            return Err(self.error(format!(
+                "structure.frame = {wanted}, but {} holds {count} frame{} (0 to {}, or -1 to -{count})",
+                path.display(),
+                if count == 1 { "" } else { "s" },
+                count - 1
+            )));
+        }
+        let structure = frames.swap_remove(index as usize);
         let section = &self.file.structure;
         let lattice = match &section.cell {
             Some(CellInput::Lengths([a, b, c])) => {

@@ -1,6 +1,7 @@
 //! Velocities in structure files: extended XYZ's `velo`/`vel`/`velocities` (Å/fs) and ASE's
-//! `momenta`, GRO's nm/ps, each checked through the kinetic energy of step 0; and a trajectory
-//! written by mlmd (extended XYZ and GRO) restarts with the velocities it ended with.
+//! `momenta`, GRO's nm/ps, each checked through the kinetic energy of step 0; a trajectory
+//! written by mlmd (extended XYZ and GRO) restarts from its last frame (`structure.frame = -1`)
+//! with the velocities it ended with; a slab's extended XYZ trajectory keeps its periodicity.
 
 mod common;
 
@@ -106,22 +107,18 @@ fn a_trajectory_written_by_mlmd_restarts_with_its_velocities() {
         let before = *kinetic_energies(dir.path(), first.to_str().unwrap(), 20)
             .last()
             .unwrap();
-        let path = dir.path().join(trajectory);
-        let frames = std::fs::read_to_string(&path).unwrap();
-        // Keep only the last frame (written at step 20) as the new structure.
-        let last = dir.path().join(format!("restart-{trajectory}"));
-        let lines: Vec<&str> = frames.lines().collect();
-        let per_frame = if trajectory.ends_with("gro") {
-            108 + 3
-        } else {
-            108 + 2
-        };
-        std::fs::write(&last, lines[lines.len() - per_frame..].join("\n") + "\n").unwrap();
-        let after = kinetic_energies(
+        // A run from the last frame (step 20; structure.frame = -1).
+        let restart = input(
             dir.path(),
-            &input(dir.path(), last.to_str().unwrap(), 0, None),
+            dir.path().join(trajectory).to_str().unwrap(),
             0,
-        )[0];
+            None,
+        );
+        let text = std::fs::read_to_string(&restart)
+            .unwrap()
+            .replace("[structure]\n", "[structure]\nframe = -1\n");
+        std::fs::write(&restart, text).unwrap();
+        let after = kinetic_energies(dir.path(), &restart, 0)[0];
         // GRO stores velocities with 4 decimals in nm/ps; chemfiles writes extended XYZ
         // columns with about 8 significant digits.
         let tolerance = if trajectory.ends_with("gro") {
@@ -133,5 +130,20 @@ fn a_trajectory_written_by_mlmd_restarts_with_its_velocities() {
             (after - before).abs() <= tolerance * before,
             "{trajectory}: kinetic energy {before} eV at the end, {after} eV read back"
         );
+    }
+}
+
+#[test]
+fn a_slab_trajectory_reads_back_as_a_slab() {
+    let dir = tempfile::tempdir().unwrap();
+    let slab = "2\nLattice=\"20 0 0 0 20 0 0 0 30\" Properties=species:S:1:pos:R:3 pbc=\"T T F\"\n\
+                Ar 1.0 1.0 1.0\nAr 5.0 1.0 1.0\n";
+    std::fs::write(dir.path().join("slab.extxyz"), slab).unwrap();
+    let run = input(dir.path(), "slab.extxyz", 3, Some("slab-run.extxyz"));
+    kinetic_energies(dir.path(), &run, 3);
+    let frames = mlmd::io::read_structures(&dir.path().join("slab-run.extxyz")).unwrap();
+    assert_eq!(frames.len(), 2, "steps 0 and 3");
+    for frame in frames {
+        assert_eq!(frame.periodic, Some([true, true, false]));
     }
 }

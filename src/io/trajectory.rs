@@ -13,7 +13,7 @@ pub struct TrajectoryWriter {
     trajectory: Trajectory,
     atoms: Vec<Atom>,
     /// Extended XYZ keeps velocities only as a per-atom property ("velo", Å/fs).
-    velocities_as_property: bool,
+    extended_xyz: bool,
 }
 
 impl TrajectoryWriter {
@@ -36,10 +36,7 @@ impl TrajectoryWriter {
                 .iter()
                 .map(|&z| Atom::new(element::symbol(z)))
                 .collect(),
-            velocities_as_property: matches!(
-                extension.to_ascii_lowercase().as_str(),
-                "xyz" | "extxyz"
-            ),
+            extended_xyz: matches!(extension.to_ascii_lowercase().as_str(), "xyz" | "extxyz"),
         })
     }
 
@@ -53,7 +50,7 @@ impl TrajectoryWriter {
             .zip(&system.positions)
             .zip(&system.velocities)
         {
-            if self.velocities_as_property {
+            if self.extended_xyz {
                 atom.set("velo", [v.x, v.y, v.z]);
             }
             // chemfiles' velocities are in Å/ps; mlmd's in Å/fs.
@@ -63,6 +60,16 @@ impl TrajectoryWriter {
             frame.set_cell(&UnitCell::from_matrix(lattice_to_chemfiles(
                 system.cell.lattice(),
             )));
+        }
+        if self.extended_xyz {
+            // Extended XYZ: keep the periodicity (a slab read back stays a slab).
+            let flags: Vec<&str> = system
+                .cell
+                .periodic()
+                .iter()
+                .map(|&p| if p { "T" } else { "F" })
+                .collect();
+            frame.set("pbc", flags.join(" "));
         }
         frame.set_step(step as usize);
         self.trajectory.write(&frame).map_err(|e| Error::Output {
