@@ -224,6 +224,9 @@ pub struct OutputInput {
     /// Steps between thermo lines (default 10).
     #[serde(default = "default_thermo_stride")]
     pub thermo_stride: u64,
+    /// Replace existing output files instead of moving them aside (default false).
+    #[serde(default)]
+    pub overwrite: bool,
 }
 
 impl Default for OutputInput {
@@ -233,6 +236,7 @@ impl Default for OutputInput {
             trajectory_stride: default_trajectory_stride(),
             thermo: None,
             thermo_stride: default_thermo_stride(),
+            overwrite: false,
         }
     }
 }
@@ -260,6 +264,27 @@ pub struct Input {
     pub path: PathBuf,
     /// Its contents.
     pub file: InputFile,
+}
+
+/// Moves an existing file aside as `#name.N#` (GROMACS' habit, N the first free number) and
+/// returns the new path; `None` if there was no file.
+fn back_up(path: &Path) -> Result<Option<PathBuf>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let backup = (1..)
+        .map(|n| path.with_file_name(format!("#{name}.{n}#")))
+        .find(|candidate| !candidate.exists())
+        .expect("a free backup name");
+    std::fs::rename(path, &backup).map_err(|e| Error::Output {
+        path: path.to_path_buf(),
+        message: format!(
+            "cannot move the existing file aside to {}: {e}",
+            backup.display()
+        ),
+    })?;
+    Ok(Some(backup))
 }
 
 /// A path's identity for comparisons: canonical if it exists, else its canonical directory
@@ -558,6 +583,17 @@ impl Input {
     pub fn simulation(&self) -> Result<Simulation> {
         let mut simulation = self.simulation_without_outputs()?;
         let output = &self.file.output;
+        if !output.overwrite {
+            for path in [&output.thermo, &output.trajectory].into_iter().flatten() {
+                if let Some(backup) = back_up(&self.resolve(path))? {
+                    eprintln!(
+                        "mlmd: moved the existing {} to {}",
+                        path.display(),
+                        backup.display()
+                    );
+                }
+            }
+        }
         if let Some(path) = &output.thermo {
             let log = ThermoLog::create(&self.resolve(path), output.thermo_stride)?;
             simulation.add_observer(Box::new(log));

@@ -470,3 +470,41 @@ fn a_bad_output_path_is_refused_before_any_output_is_opened() {
         );
     }
 }
+
+#[test]
+fn existing_outputs_are_moved_aside_unless_overwrite_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = nvt_input_in(dir.path());
+    let run = || {
+        let out = mlmd(&["run", input.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    run();
+    let first = std::fs::read_to_string(dir.path().join("thermo.csv")).unwrap();
+    let stderr = run();
+    assert!(stderr.contains("moved the existing"), "{stderr}");
+    for name in ["thermo.csv", "trajectory.extxyz"] {
+        let backup = dir.path().join(format!("#{name}.1#"));
+        assert!(backup.is_file(), "no backup of {name}");
+    }
+    let backup = std::fs::read_to_string(dir.path().join("#thermo.csv.1#")).unwrap();
+    assert_eq!(backup, first, "the first run's log is kept whole");
+    run();
+    assert!(
+        dir.path().join("#thermo.csv.2#").is_file(),
+        "numbered backups"
+    );
+    let text = std::fs::read_to_string(&input).unwrap() + "overwrite = true\n";
+    assert!(text.contains("[output]"));
+    std::fs::write(&input, text).unwrap();
+    run();
+    assert!(
+        !dir.path().join("#thermo.csv.3#").exists(),
+        "overwrite = true"
+    );
+}
