@@ -147,3 +147,30 @@ fn a_slab_trajectory_reads_back_as_a_slab() {
         assert_eq!(frame.periodic, Some([true, true, false]));
     }
 }
+
+#[test]
+fn a_trajectory_cut_off_mid_frame_reads_back_to_its_last_complete_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let structure = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inputs/argon-108.extxyz");
+    let run = input(
+        dir.path(),
+        structure.to_str().unwrap(),
+        10,
+        Some("full.extxyz"),
+    );
+    let text = std::fs::read_to_string(&run)
+        .unwrap()
+        .replace("trajectory_stride = 10", "trajectory_stride = 2");
+    std::fs::write(&run, text).unwrap();
+    kinetic_energies(dir.path(), &run, 10);
+    let full = std::fs::read_to_string(dir.path().join("full.extxyz")).unwrap();
+    let lines: Vec<&str> = full.lines().collect();
+    assert_eq!(lines.len(), 6 * 110, "steps 0, 2, …, 10");
+    // As a killed run leaves it: the sixth frame cut after 40 of its atoms.
+    let cut = dir.path().join("cut.extxyz");
+    std::fs::write(&cut, lines[..5 * 110 + 42].join("\n") + "\n").unwrap();
+    let frames = mlmd::io::read_structures(&cut).unwrap();
+    let complete = mlmd::io::read_structures(&dir.path().join("full.extxyz")).unwrap();
+    assert_eq!(frames.len(), 5);
+    assert_eq!(frames[..], complete[..5]);
+}

@@ -32,8 +32,23 @@ pub fn read_structures(path: &Path) -> Result<Vec<Structure>> {
     if !path.is_file() {
         return Err(error("no such file".into()));
     }
-    let mut trajectory = super::open_trajectory(path, 'r')
-        .map_err(|e| error(format!("cannot open: {}", e.message)))?;
+    let (mut trajectory, _complete_copy) = match super::open_trajectory(path, 'r') {
+        Ok(trajectory) => (trajectory, None),
+        Err(e) if e.message.contains("not enough lines") && is_xyz(path) => {
+            let copy = CompleteFrames::of(path).map_err(error)?;
+            eprintln!(
+                "warning: {}: the last frame is incomplete (an interrupted run?); reading the {} \
+                 complete frame{}",
+                path.display(),
+                copy.frames,
+                if copy.frames == 1 { "" } else { "s" }
+            );
+            let trajectory = chemfiles::Trajectory::open_with_format(&copy.path, 'r', "XYZ")
+                .map_err(|e| error(format!("cannot open: {}", e.message)))?;
+            (trajectory, Some(copy))
+        }
+        Err(e) => return Err(error(format!("cannot open: {}", e.message))),
+    };
     let count = trajectory.nsteps();
     let mut structures = Vec::with_capacity(count);
     for index in 0..count {
@@ -137,6 +152,51 @@ fn velocities_from_properties(
         return Ok(Some(velocities));
     }
     Ok(None)
+}
+
+fn is_xyz(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("xyz") || e.eq_ignore_ascii_case("extxyz"))
+}
+
+/// The complete frames of an (extended) XYZ file whose last frame was cut off, copied to a
+/// temporary file that is removed on drop.
+struct CompleteFrames {
+    path: std::path::PathBuf,
+    frames: usize,
+}
+
+impl CompleteFrames {
+    fn of(path: &Path) -> std::result::Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+        let lines: Vec<&str> = text.lines().collect();
+        let (mut end, mut frames) = (0, 0);
+        while let Some(count) = lines.get(end).and_then(|l| l.trim().parse::<usize>().ok()) {
+            if end + count + 2 > lines.len() {
+                break;
+            }
+            end += count + 2;
+            frames += 1;
+        }
+        if frames == 0 {
+            return Err("the file holds no complete frame".into());
+        }
+        let copy = std::env::temp_dir().join(format!(
+            "mlmd-{}-complete-{}.xyz",
+            std::process::id(),
+            path.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        std::fs::write(&copy, lines[..end].join("\n") + "\n")
+            .map_err(|e| format!("cannot copy its complete frames to {}: {e}", copy.display()))?;
+        Ok(Self { path: copy, frames })
+    }
+}
+
+impl Drop for CompleteFrames {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// "AR", "ar", "Ar" → "Ar".
