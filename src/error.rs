@@ -61,6 +61,12 @@ pub enum Error {
         /// The smallest distance allowed, Å.
         minimum: f64,
     },
+    /// A checkpoint that does not fit the input it is restarted with.
+    #[error("cannot restart: {message}")]
+    Restart {
+        /// Why.
+        message: String,
+    },
     /// An atom moved too far in one step.
     #[error(transparent)]
     Runaway(#[from] Runaway),

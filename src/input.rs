@@ -3,12 +3,13 @@
 //! Every key, its unit and its default are documented in the README's input-file reference.
 
 use crate::cell::Cell;
+use crate::checkpoint::Checkpoint;
 use crate::element;
 use crate::error::{Error, Result};
 use crate::io::{read_structures, Structure, TrajectoryWriter};
 use crate::neighbors::NeighborMethod;
-use crate::observers::{ThermoLog, TrajectoryObserver};
-use crate::simulation::Simulation;
+use crate::observers::{ThermoLog, TrajectoryObserver, THERMO_HEADER};
+use crate::simulation::{CheckpointPlan, Simulation};
 use crate::system::System;
 use mlmd_integrators::{maxwell_boltzmann, Integrator, Langevin, VelocityVerlet};
 use mlmd_potentials::{
@@ -227,6 +228,11 @@ pub struct OutputInput {
     /// Replace existing output files instead of moving them aside (default false).
     #[serde(default)]
     pub overwrite: bool,
+    /// Checkpoint file for `mlmd run --restart` (none by default).
+    pub checkpoint: Option<PathBuf>,
+    /// Steps between checkpoints; 0 (default): only at the end of the run.
+    #[serde(default)]
+    pub checkpoint_stride: u64,
 }
 
 impl Default for OutputInput {
@@ -237,6 +243,8 @@ impl Default for OutputInput {
             thermo: None,
             thermo_stride: default_thermo_stride(),
             overwrite: false,
+            checkpoint: None,
+            checkpoint_stride: 0,
         }
     }
 }
@@ -264,6 +272,86 @@ pub struct Input {
     pub path: PathBuf,
     /// Its contents.
     pub file: InputFile,
+}
+
+/// Refuses a restart whose input differs from the checkpoint's outside `[run]` and `[output]`,
+/// naming the sections that changed.
+fn check_same_input(saved: &str, now: &str) -> Result<()> {
+    if saved == now {
+        return Ok(());
+    }
+    let parse = |text: &str| toml::from_str::<toml::Table>(text).unwrap_or_default();
+    let (saved, now) = (parse(saved), parse(now));
+    let changed: Vec<&str> = saved
+        .keys()
+        .chain(now.keys())
+        .filter(|k| saved.get(*k) != now.get(*k))
+        .map(String::as_str)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Err(Error::Restart {
+        message: format!(
+            "the input's [{}] differs from the checkpoint's; only [run] and [output] may change",
+            changed.join("], [")
+        ),
+    })
+}
+
+/// Drops what an output file holds after `step` (a run killed after its last checkpoint wrote
+/// more): thermo lines with a larger step, extended XYZ frames with a larger `step`.
+fn truncate_after(path: &Path, step: u64) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let error = |e: std::io::Error| Error::Output {
+        path: path.to_path_buf(),
+        message: format!("cannot cut it back to step {step}: {e}"),
+    };
+    let kept = if text.starts_with(THERMO_HEADER) {
+        let lines = text.lines().take_while(|l| {
+            l.split(',')
+                .next()
+                .and_then(|s| s.parse::<u64>().ok())
+                .is_none_or(|s| s <= step)
+        });
+        lines.map(|l| format!("{l}\n")).collect::<String>()
+    } else if is_xyz_path(path) {
+        xyz_frames_up_to(&text, step)
+    } else {
+        return Ok(());
+    };
+    if kept.len() != text.len() {
+        std::fs::write(path, kept).map_err(error)?;
+    }
+    Ok(())
+}
+
+fn is_xyz_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("xyz") || e.eq_ignore_ascii_case("extxyz"))
+}
+
+/// The frames of an XYZ text whose comment line says `step=` at most `step` (and those
+/// without one), up to the first that goes beyond.
+fn xyz_frames_up_to(text: &str, step: u64) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut end = 0;
+    while let Some(count) = lines.get(end).and_then(|l| l.trim().parse::<usize>().ok()) {
+        if end + count + 2 > lines.len() {
+            break;
+        }
+        let frame_step = lines[end + 1]
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix("step="))
+            .and_then(|v| v.trim_matches('"').parse::<f64>().ok());
+        if frame_step.is_some_and(|s| s > step as f64) {
+            break;
+        }
+        end += count + 2;
+    }
+    lines[..end].iter().map(|l| format!("{l}\n")).collect()
 }
 
 /// Moves an existing file aside as `#name.N#` (GROMACS' habit, N the first free number) and
@@ -581,31 +669,78 @@ impl Input {
 
     /// Builds the whole simulation with its outputs.
     pub fn simulation(&self) -> Result<Simulation> {
+        self.simulation_from(None)
+    }
+
+    /// The simulation with its outputs, continuing from `restart` if given: the checkpoint
+    /// must come from this input (only `[run]` and `[output]` may differ), outputs are cut back
+    /// to the checkpoint's step and appended to.
+    pub fn simulation_from(&self, restart: Option<&Checkpoint>) -> Result<Simulation> {
+        let key = self.restart_key()?;
+        if let Some(checkpoint) = restart {
+            check_same_input(&checkpoint.input, &key)?;
+        }
         let mut simulation = self.simulation_without_outputs()?;
         let output = &self.file.output;
-        if !output.overwrite {
-            for path in [&output.thermo, &output.trajectory].into_iter().flatten() {
-                if let Some(backup) = back_up(&self.resolve(path))? {
-                    eprintln!(
-                        "mlmd: moved the existing {} to {}",
-                        path.display(),
-                        backup.display()
-                    );
+        let paths = [&output.thermo, &output.trajectory];
+        match restart {
+            Some(checkpoint) => {
+                for path in paths.into_iter().flatten() {
+                    truncate_after(&self.resolve(path), checkpoint.step)?;
                 }
             }
+            None if !output.overwrite => {
+                for path in paths.into_iter().flatten() {
+                    if let Some(backup) = back_up(&self.resolve(path))? {
+                        eprintln!(
+                            "mlmd: moved the existing {} to {}",
+                            path.display(),
+                            backup.display()
+                        );
+                    }
+                }
+            }
+            None => {}
         }
+        let append = restart.is_some();
         if let Some(path) = &output.thermo {
-            let log = ThermoLog::create(&self.resolve(path), output.thermo_stride)?;
+            let log = ThermoLog::open(&self.resolve(path), output.thermo_stride, append)?;
             simulation.add_observer(Box::new(log));
         }
         if let Some(path) = &output.trajectory {
-            let writer = TrajectoryWriter::create(&self.resolve(path), &simulation.system)?;
+            let writer = TrajectoryWriter::open(&self.resolve(path), &simulation.system, append)?;
             simulation.add_observer(Box::new(TrajectoryObserver {
                 writer,
                 stride: output.trajectory_stride,
             }));
         }
+        if let Some(path) = &output.checkpoint {
+            simulation.set_checkpoints(CheckpointPlan {
+                path: self.resolve(path),
+                stride: output.checkpoint_stride,
+                input: key,
+            });
+        }
+        if let Some(checkpoint) = restart {
+            simulation.restore(checkpoint)?;
+        }
         Ok(simulation)
+    }
+
+    /// The input file's sections other than `[run]` and `[output]` as canonical TOML: what a
+    /// restart must not change.
+    pub fn restart_key(&self) -> Result<String> {
+        let text = std::fs::read_to_string(&self.path).map_err(|e| Error::Input {
+            path: self.path.clone(),
+            message: format!("cannot read the input file: {e}"),
+        })?;
+        let mut table: toml::Table = toml::from_str(&text).map_err(|e| Error::Input {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })?;
+        table.remove("run");
+        table.remove("output");
+        Ok(toml::to_string(&table).expect("a TOML table serialises"))
     }
 
     /// The simulation of the input without its `[output]` files (for benchmarks).

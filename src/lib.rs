@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod cell;
+pub mod checkpoint;
 pub mod element;
 pub mod error;
 pub mod eval;

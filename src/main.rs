@@ -43,6 +43,10 @@ enum Command {
         /// Number of threads (default: all cores, or RAYON_NUM_THREADS).
         #[arg(long)]
         threads: Option<usize>,
+        /// Continue from this checkpoint (written by `[output] checkpoint`) up to `run.steps`,
+        /// appending to the outputs.
+        #[arg(long)]
+        restart: Option<PathBuf>,
     },
     /// Evaluate the input file's potential on every frame of a structure file and write
     /// energies, forces and stresses as JSON.
@@ -90,11 +94,24 @@ fn set_threads(threads: Option<usize>) -> Result<(), String> {
     Ok(())
 }
 
-fn run(input: PathBuf, threads: Option<usize>) -> Result<(), String> {
+fn run(input: PathBuf, threads: Option<usize>, restart: Option<PathBuf>) -> Result<(), String> {
     set_threads(threads)?;
     let input = Input::read(&input).map_err(|e| e.to_string())?;
-    let mut simulation = input.simulation().map_err(|e| e.to_string())?;
-    let steps = input.file.run.steps;
+    let checkpoint = restart
+        .map(|path| mlmd::checkpoint::Checkpoint::read(&path))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let done = checkpoint.as_ref().map_or(0, |c| c.step);
+    if done > input.file.run.steps {
+        return Err(format!(
+            "cannot restart: the checkpoint is at step {done}, beyond run.steps = {}",
+            input.file.run.steps
+        ));
+    }
+    let mut simulation = input
+        .simulation_from(checkpoint.as_ref())
+        .map_err(|e| e.to_string())?;
+    let steps = input.file.run.steps - done;
     let timestep = match input.file.integrator {
         mlmd::input::IntegratorInput::VelocityVerlet { timestep }
         | mlmd::input::IntegratorInput::Langevin { timestep, .. } => timestep,
@@ -121,6 +138,7 @@ fn run(input: PathBuf, threads: Option<usize>) -> Result<(), String> {
     };
     let report_every = (steps / 10).max(1);
     let mut progress = |step: u64| {
+        let step = step - done;
         let rate = ns_per_day(timestep, step, start.elapsed().as_secs_f64());
         if interactive {
             bar.set_position(step);
@@ -178,7 +196,11 @@ fn main() -> ExitCode {
     keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { input, threads } => run(input, threads),
+        Command::Run {
+            input,
+            threads,
+            restart,
+        } => run(input, threads, restart),
         Command::Eval {
             input,
             structure,

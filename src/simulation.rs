@@ -1,5 +1,6 @@
 //! The MD loop: neighbors, forces, integration and output, with per-stage timings.
 
+use crate::checkpoint::{self, Checkpoint};
 use crate::element;
 use crate::error::{Error, Result, Runaway, MIN_STEP_LIMIT};
 use crate::neighbors::{NeighborMethod, VerletList};
@@ -93,6 +94,17 @@ impl std::fmt::Display for RunSummary {
     }
 }
 
+/// Where and how often a run writes its checkpoint.
+#[derive(Debug, Clone)]
+pub struct CheckpointPlan {
+    /// The checkpoint file (rewritten atomically each time).
+    pub path: std::path::PathBuf,
+    /// Steps between checkpoints; 0: only at the end of the run.
+    pub stride: u64,
+    /// The input's sections a restart must match ([`Checkpoint::input`]).
+    pub input: String,
+}
+
 /// A system, its potential and integrator, a neighbor list and the observers of a run.
 pub struct Simulation {
     /// The system being simulated.
@@ -104,6 +116,7 @@ pub struct Simulation {
     forces: Vec<Vector3<f64>>,
     step: u64,
     timings: StepTimings,
+    checkpoints: Option<CheckpointPlan>,
 }
 
 impl Simulation {
@@ -127,12 +140,71 @@ impl Simulation {
             forces: Vec::new(),
             step: 0,
             timings: StepTimings::default(),
+            checkpoints: None,
         })
     }
 
     /// Adds an output written during the run.
     pub fn add_observer(&mut self, observer: Box<dyn Observer>) {
         self.observers.push(observer);
+    }
+
+    /// Writes checkpoints as `plan` says (and at the end of every run).
+    pub fn set_checkpoints(&mut self, plan: CheckpointPlan) {
+        self.checkpoints = Some(plan);
+    }
+
+    /// The run's state now, with `input` as the sections a restart must match.
+    pub fn checkpoint(&self, input: &str) -> Checkpoint {
+        Checkpoint {
+            format: checkpoint::FORMAT.into(),
+            version: checkpoint::VERSION,
+            input: input.into(),
+            step: self.step,
+            positions: checkpoint::rows(&self.system.positions),
+            velocities: checkpoint::rows(&self.system.velocities),
+            lattice: checkpoint::matrix_rows(self.system.cell.lattice()),
+            neighbor_reference: checkpoint::rows(self.neighbors.reference()),
+            integrator: self.integrator.save_state(),
+        }
+    }
+
+    /// Continues from a checkpoint of the same input: state, neighbor list and integrator are
+    /// restored and the forces recomputed; step `checkpoint.step` is not written again.
+    pub fn restore(&mut self, checkpoint: &Checkpoint) -> Result<()> {
+        let refuse = |message: String| Error::Restart { message };
+        if checkpoint.positions.len() != self.system.len() {
+            return Err(refuse(format!(
+                "the checkpoint holds {} atoms, the structure {}",
+                checkpoint.positions.len(),
+                self.system.len()
+            )));
+        }
+        if checkpoint.lattice != checkpoint::matrix_rows(self.system.cell.lattice()) {
+            return Err(refuse(
+                "the checkpoint's cell differs from the input's".into(),
+            ));
+        }
+        self.system.positions = checkpoint::vectors(&checkpoint.positions);
+        self.system.velocities = checkpoint::vectors(&checkpoint.velocities);
+        self.step = checkpoint.step;
+        self.integrator
+            .load_state(&checkpoint.integrator)
+            .map_err(refuse)?;
+        self.neighbors.restore(
+            checkpoint::vectors(&checkpoint.neighbor_reference),
+            &self.system.cell,
+        );
+        let evaluation = self.compute(self.request())?;
+        self.forces = evaluation.forces;
+        Ok(())
+    }
+
+    fn write_checkpoint(&self, due: bool) -> Result<()> {
+        match &self.checkpoints {
+            Some(plan) if due => self.checkpoint(&plan.input).write(&plan.path),
+            _ => Ok(()),
+        }
     }
 
     /// The current step.
@@ -291,8 +363,11 @@ impl Simulation {
             self.integrate(|integrator, state| integrator.final_integrate(state));
             self.check_vectors("velocity", &self.system.velocities)?;
             self.observe(&evaluation)?;
+            let stride = self.checkpoints.as_ref().map_or(0, |p| p.stride);
+            self.write_checkpoint(stride > 0 && self.step % stride == 0)?;
             progress(self.step);
         }
+        self.write_checkpoint(true)?;
         Ok(RunSummary {
             atoms: self.system.len(),
             steps,

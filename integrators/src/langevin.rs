@@ -63,6 +63,16 @@ impl Integrator for Langevin {
     fn conserves_momentum(&self) -> bool {
         false
     }
+
+    fn save_state(&self) -> String {
+        serde_json::to_string(&self.rng).expect("the generator's state serialises")
+    }
+
+    fn load_state(&mut self, state: &str) -> Result<(), String> {
+        self.rng = serde_json::from_str(state)
+            .map_err(|e| format!("bad Langevin random-number state: {e}"))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

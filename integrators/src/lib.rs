@@ -30,6 +30,21 @@ pub trait Integrator: Send {
     /// Whether the integrator conserves total momentum (it does not under a thermostat);
     /// decides the degrees of freedom used for the temperature.
     fn conserves_momentum(&self) -> bool;
+
+    /// The state the integrator carries between steps beyond its settings (random-number
+    /// streams), as text for a checkpoint; empty when there is none.
+    fn save_state(&self) -> String {
+        String::new()
+    }
+
+    /// Restores a state written by [`Integrator::save_state`].
+    fn load_state(&mut self, state: &str) -> Result<(), String> {
+        if state.is_empty() {
+            Ok(())
+        } else {
+            Err("this integrator keeps no state, but the checkpoint holds one".into())
+        }
+    }
 }
 
 /// Velocity change over `dt` (fs) from force `f` (eV/Å) on mass `m` (amu): `dt·f/m` in Å/fs.

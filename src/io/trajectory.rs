@@ -19,6 +19,11 @@ pub struct TrajectoryWriter {
 impl TrajectoryWriter {
     /// Creates (or truncates) a trajectory file for the atoms of `system`.
     pub fn create(path: &Path, system: &System) -> Result<Self> {
+        Self::open(path, system, false)
+    }
+
+    /// Creates a trajectory file, or with `append` continues an existing one.
+    pub fn open(path: &Path, system: &System, append: bool) -> Result<Self> {
         let error = |message: String| Error::Output {
             path: path.to_path_buf(),
             message,
@@ -26,7 +31,8 @@ impl TrajectoryWriter {
         if system.cell.has_full_lattice() && system.cell.lattice().determinant() < 0.0 {
             return Err(error("chemfiles cannot store a left-handed cell".into()));
         }
-        let trajectory = super::open_trajectory(path, 'w').map_err(|e| error(e.message))?;
+        let mode = if append && path.exists() { 'a' } else { 'w' };
+        let trajectory = super::open_trajectory(path, mode).map_err(|e| error(e.message))?;
         let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         Ok(Self {
             path: path.to_path_buf(),
@@ -72,6 +78,10 @@ impl TrajectoryWriter {
             frame.set("pbc", flags.join(" "));
         }
         frame.set_step(step as usize);
+        if self.extended_xyz {
+            // Read back by a restart to drop frames written after its checkpoint.
+            frame.set("step", step as f64);
+        }
         self.trajectory.write(&frame).map_err(|e| Error::Output {
             path: self.path.clone(),
             message: e.message,

@@ -61,6 +61,20 @@ impl VerletList {
             .any(|(x, x0)| (x - x0).norm_squared() > limit)
     }
 
+    /// The positions at the last build.
+    pub fn reference(&self) -> &[Vector3<f64>] {
+        &self.positions_at_build
+    }
+
+    /// Rebuilds the list from the reference positions of an earlier build (a checkpoint's), so
+    /// that it holds the same pairs in the same order and the next rebuild comes at the same
+    /// step; the current positions are not touched.
+    pub fn restore(&mut self, reference: Vec<Vector3<f64>>, cell: &Cell) {
+        self.list = self.method.build(&reference, cell, self.cutoff + self.skin);
+        self.positions_at_build = reference;
+        self.generation += 1;
+    }
+
     /// Wraps `positions` into the cell and rebuilds if needed; returns whether it rebuilt.
     pub fn update(&mut self, positions: &mut [Vector3<f64>], cell: &Cell) -> bool {
         if !self.needs_rebuild(positions) {

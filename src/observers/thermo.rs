@@ -73,12 +73,27 @@ pub const THERMO_HEADER: &str =
 impl ThermoLog {
     /// Creates the log file and writes its header.
     pub fn create(path: &Path, stride: u64) -> Result<Self> {
+        Self::open(path, stride, false)
+    }
+
+    /// Creates the log file (header first), or with `append` continues an existing one.
+    pub fn open(path: &Path, stride: u64, append: bool) -> Result<Self> {
         let error = |e: std::io::Error| Error::Output {
             path: path.to_path_buf(),
             message: e.to_string(),
         };
-        let mut file = BufWriter::new(File::create(path).map_err(error)?);
-        writeln!(file, "{THERMO_HEADER}").map_err(error)?;
+        let existing = append && path.metadata().is_ok_and(|m| m.len() > 0);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(append)
+            .write(true)
+            .truncate(!append)
+            .open(path)
+            .map_err(error)?;
+        let mut file = BufWriter::new(file);
+        if !existing {
+            writeln!(file, "{THERMO_HEADER}").map_err(error)?;
+        }
         Ok(Self {
             path: path.to_path_buf(),
             file,

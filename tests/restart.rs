@@ -1,0 +1,136 @@
+//! Checkpoint and restart: a run continued from a checkpoint writes byte for byte what the
+//! uninterrupted run writes (thermo log, trajectory, final checkpoint), for velocity Verlet,
+//! Langevin (random-number state) and a MACE model; outputs written after a checkpoint by a run
+//! that then died are cut back; a restart with a changed input is refused.
+
+mod common;
+
+use common::{data, mlmd};
+use std::path::Path;
+
+/// The CLI tests' argon input (Langevin, or velocity Verlet) with a checkpoint and outputs
+/// next to the input file.
+fn argon_input(integrator: &str) -> String {
+    let inputs = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inputs");
+    let text = std::fs::read_to_string(inputs.join("argon-nvt.toml"))
+        .unwrap()
+        .replace(
+            "argon-108.extxyz",
+            inputs.join("argon-108.extxyz").to_str().unwrap(),
+        )
+        .replace("OUT/", "")
+        .replace("trajectory_stride = 20", "trajectory_stride = 5")
+        .replace(
+            "thermo_stride = 10",
+            "thermo_stride = 5\ncheckpoint = \"run.ckpt\"",
+        );
+    match integrator {
+        "langevin" => text,
+        _ => {
+            let start = text.find("[integrator]").unwrap();
+            let end = start + text[start..].find("\n\n").unwrap();
+            text[..start].to_string()
+                + "[integrator]\ntype = \"velocity-verlet\"\ntimestep = 2.0"
+                + &text[end..]
+        }
+    }
+}
+
+/// A MACE (fast path, f64) input on the 64-atom example structure.
+fn mace_input() -> String {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mace-nvt");
+    format!(
+        "[structure]\nfile = \"{}\"\n\n[potential]\ntype = \"mace\"\nmodel = \"{}\"\n\
+         dtype = \"float64\"\n\n[integrator]\ntype = \"langevin\"\ntimestep = 0.5\n\
+         temperature = 300.0\nfriction = 0.01\nseed = 1\n\n[velocities]\ntemperature = 300.0\n\
+         seed = 2\n\n[run]\nsteps = 200\n\n[output]\ntrajectory = \"trajectory.extxyz\"\n\
+         trajectory_stride = 2\nthermo = \"thermo.csv\"\nthermo_stride = 1\n\
+         checkpoint = \"run.ckpt\"\n",
+        example.join("co-h-bulk-64.extxyz").display(),
+        data("mace/mace_small_b.safetensors").display()
+    )
+}
+
+/// Writes `text` with `run.steps` set to `steps` as `dir/input.toml` and runs it.
+fn run(dir: &Path, text: &str, steps: u64, restart: Option<&str>) -> std::process::Output {
+    let start = text.find("steps = ").unwrap();
+    let end = start + text[start..].find('\n').unwrap();
+    let text = format!("{}steps = {steps}{}", &text[..start], &text[end..]);
+    let input = dir.join("input.toml");
+    std::fs::write(&input, text).unwrap();
+    let checkpoint = restart.map(|name| dir.join(name));
+    let mut args = vec!["run", input.to_str().unwrap()];
+    if let Some(checkpoint) = &checkpoint {
+        args.extend(["--restart", checkpoint.to_str().unwrap()]);
+    }
+    mlmd(&args)
+}
+
+fn ok(output: std::process::Output) {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn assert_same_files(a: &Path, b: &Path, label: &str) {
+    for name in ["thermo.csv", "trajectory.extxyz", "run.ckpt"] {
+        let (x, y) = (
+            std::fs::read(a.join(name)).unwrap(),
+            std::fs::read(b.join(name)).unwrap(),
+        );
+        assert!(x == y, "{label}: {name} differs after a restart");
+    }
+}
+
+#[test]
+fn a_restarted_run_equals_the_uninterrupted_one_byte_for_byte() {
+    let cases = [
+        ("velocity Verlet", argon_input("velocity-verlet"), 40, 20),
+        ("Langevin", argon_input("langevin"), 40, 20),
+        ("MACE", mace_input(), 10, 5),
+    ];
+    for (label, text, total, half) in cases {
+        let (whole, split) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        ok(run(whole.path(), &text, total, None));
+        ok(run(split.path(), &text, half, None));
+        ok(run(split.path(), &text, total, Some("run.ckpt")));
+        assert_same_files(whole.path(), split.path(), label);
+    }
+}
+
+#[test]
+fn outputs_written_after_the_checkpoint_are_cut_back() {
+    let text = argon_input("langevin");
+    let (whole, died) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    ok(run(whole.path(), &text, 40, None));
+    // A run that checkpointed at step 20 and went on to step 30 before dying.
+    ok(run(died.path(), &text, 20, None));
+    std::fs::copy(
+        died.path().join("run.ckpt"),
+        died.path().join("step20.ckpt"),
+    )
+    .unwrap();
+    ok(run(died.path(), &text, 30, Some("run.ckpt")));
+    ok(run(died.path(), &text, 40, Some("step20.ckpt")));
+    assert_same_files(whole.path(), died.path(), "cut back");
+}
+
+#[test]
+fn a_restart_with_another_input_is_refused() {
+    let text = argon_input("langevin");
+    let dir = tempfile::tempdir().unwrap();
+    ok(run(dir.path(), &text, 10, None));
+    let changed = text.replacen("temperature = 94.0", "temperature = 120.0", 1);
+    assert_ne!(changed, text, "the input names a temperature of 94 K");
+    let out = run(dir.path(), &changed, 20, Some("run.ckpt"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot restart: the input's [integrator] differs from the checkpoint's"),
+        "{stderr}"
+    );
+    let out = run(dir.path(), &text, 5, Some("run.ckpt"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("beyond run.steps = 5"));
+}
