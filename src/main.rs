@@ -20,9 +20,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mlmd::eval::evaluate_file;
 use mlmd::input::Input;
 use mlmd::units::ns_per_day;
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::flag;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Molecular dynamics with machine-learned interatomic potentials (metal units: Å, eV, fs, amu,
@@ -112,6 +116,14 @@ fn run(input: PathBuf, threads: Option<usize>, restart: Option<PathBuf>) -> Resu
         .simulation_from(checkpoint.as_ref())
         .map_err(|e| e.to_string())?;
     let steps = input.file.run.steps - done;
+    let interrupt = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        // The first signal ends the run after the current step; a second one at once.
+        flag::register_conditional_shutdown(signal, 130, Arc::clone(&interrupt))
+            .and_then(|_| flag::register(signal, Arc::clone(&interrupt)))
+            .map_err(|e| format!("cannot install the signal handlers: {e}"))?;
+    }
+    simulation.set_interrupt(interrupt);
     let timestep = match input.file.integrator {
         mlmd::input::IntegratorInput::VelocityVerlet { timestep }
         | mlmd::input::IntegratorInput::Langevin { timestep, .. } => timestep,
@@ -153,6 +165,27 @@ fn run(input: PathBuf, threads: Option<usize>, restart: Option<PathBuf>) -> Resu
     bar.finish_and_clear();
     let summary = result.map_err(|e| e.to_string())?;
     print!("{summary}");
+    if summary.interrupted {
+        let checkpoint = match &input.file.output.checkpoint {
+            Some(path) => input.resolve(path),
+            None => {
+                let path = input.path.with_extension("ckpt");
+                let key = input.restart_key().map_err(|e| e.to_string())?;
+                simulation
+                    .checkpoint(&key)
+                    .write(&path)
+                    .map_err(|e| e.to_string())?;
+                path
+            }
+        };
+        return Err(format!(
+            "interrupted at step {}; the state is in {}; resume with: mlmd run {} --restart {}",
+            simulation.step(),
+            checkpoint.display(),
+            input.path.display(),
+            checkpoint.display()
+        ));
+    }
     Ok(())
 }
 

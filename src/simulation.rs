@@ -40,6 +40,8 @@ pub struct RunSummary {
     pub neighbor_builds: u64,
     /// Time per stage.
     pub timings: StepTimings,
+    /// Whether the run stopped early on request ([`Simulation::set_interrupt`]).
+    pub interrupted: bool,
 }
 
 impl RunSummary {
@@ -117,6 +119,7 @@ pub struct Simulation {
     step: u64,
     timings: StepTimings,
     checkpoints: Option<CheckpointPlan>,
+    interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Simulation {
@@ -141,12 +144,24 @@ impl Simulation {
             step: 0,
             timings: StepTimings::default(),
             checkpoints: None,
+            interrupt: None,
         })
     }
 
     /// Adds an output written during the run.
     pub fn add_observer(&mut self, observer: Box<dyn Observer>) {
         self.observers.push(observer);
+    }
+
+    /// A flag (set by a signal handler) that ends the run after the step in progress.
+    pub fn set_interrupt(&mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        self.interrupt = Some(flag);
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Writes checkpoints as `plan` says (and at the end of every run).
@@ -353,7 +368,11 @@ impl Simulation {
             self.observe(&evaluation)?;
         }
         let mut before = self.system.positions.clone();
+        let first = self.step;
         for _ in 0..steps {
+            if self.interrupted() {
+                break;
+            }
             self.step += 1;
             before.copy_from_slice(&self.system.positions);
             self.integrate(|integrator, state| integrator.initial_integrate(state));
@@ -370,7 +389,8 @@ impl Simulation {
         self.write_checkpoint(true)?;
         Ok(RunSummary {
             atoms: self.system.len(),
-            steps,
+            steps: self.step - first,
+            interrupted: self.step - first < steps,
             timestep: self.integrator.timestep(),
             wall_seconds: start.elapsed().as_secs_f64(),
             neighbor_builds: self.neighbors.generation() - builds_before,

@@ -134,3 +134,59 @@ fn a_restart_with_another_input_is_refused() {
     let out = run(dir.path(), &text, 5, Some("run.ckpt"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("beyond run.steps = 5"));
 }
+
+#[test]
+fn sigint_ends_the_run_after_a_step_and_it_resumes_bit_for_bit() {
+    let text = argon_input("langevin").replace("checkpoint = \"run.ckpt\"\n", "");
+    let (stopped, whole) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let start = text.find("steps = ").unwrap();
+    let end = start + text[start..].find('\n').unwrap();
+    let long = format!("{}steps = 100000000{}", &text[..start], &text[end..]);
+    let input = stopped.path().join("input.toml");
+    std::fs::write(&input, &long).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mlmd"))
+        .args(["run", input.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the run is under way (a few thermo lines), then interrupt it.
+    let thermo = stopped.path().join("thermo.csv");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&thermo).map_or(0, |t| t.lines().count()) < 5 {
+        assert!(started.elapsed().as_secs() < 60, "the run did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("interrupted at step") && stderr.contains("--restart"),
+        "{stderr}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Loop time"),
+        "summary printed"
+    );
+    // Without [output] checkpoint the state goes next to the input: input.ckpt.
+    let checkpoint = stopped.path().join("input.ckpt");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&checkpoint).unwrap()).unwrap();
+    let step = saved["step"].as_u64().unwrap();
+    assert!(step > 0 && step < 100000000);
+    // Resume to step + 30 and compare with a run of that length from the start.
+    let total = step + 30;
+    ok(run(stopped.path(), &text, total, Some("input.ckpt")));
+    ok(run(whole.path(), &text, total, None));
+    for name in ["thermo.csv", "trajectory.extxyz"] {
+        let a = std::fs::read(whole.path().join(name)).unwrap();
+        let b = std::fs::read(stopped.path().join(name)).unwrap();
+        assert!(a == b, "{name} differs after an interrupt and a restart");
+    }
+}
