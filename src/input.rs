@@ -6,7 +6,7 @@ use crate::cell::Cell;
 use crate::checkpoint::Checkpoint;
 use crate::element;
 use crate::error::{Error, Result};
-use crate::io::{read_structures, Structure, TrajectoryWriter};
+use crate::io::{read_structures_as, Structure, TrajectoryWriter};
 use crate::neighbors::NeighborMethod;
 use crate::observers::{ThermoLog, TrajectoryObserver, THERMO_HEADER};
 use crate::simulation::{CheckpointPlan, Simulation};
@@ -48,6 +48,11 @@ pub struct InputFile {
 pub struct StructureInput {
     /// Any format chemfiles reads, relative to the input file.
     pub file: PathBuf,
+    /// The chemfiles format name when the extension does not tell (e.g. `"LAMMPS Data"`).
+    pub format: Option<String>,
+    /// Element symbols of atom types named by numbers or labels (`{ "1" = "Ar" }`).
+    #[serde(default)]
+    pub types: BTreeMap<String, String>,
     /// Which frame of the file: 0 is the first (default), −1 the last, −2 the one before.
     #[serde(default)]
     pub frame: i64,
@@ -217,6 +222,8 @@ pub struct RunInput {
 pub struct OutputInput {
     /// Trajectory file, format from the extension (none by default).
     pub trajectory: Option<PathBuf>,
+    /// The trajectory's chemfiles format name when the extension does not tell.
+    pub format: Option<String>,
     /// Steps between trajectory frames (default 100).
     #[serde(default = "default_trajectory_stride")]
     pub trajectory_stride: u64,
@@ -239,6 +246,7 @@ impl Default for OutputInput {
     fn default() -> Self {
         Self {
             trajectory: None,
+            format: None,
             trajectory_stride: default_trajectory_stride(),
             thermo: None,
             thermo_stride: default_thermo_stride(),
@@ -471,7 +479,7 @@ impl Input {
             seen.push((key, path));
         }
         if let Some(path) = &f.output.trajectory {
-            crate::io::check_writable_format(path)
+            crate::io::check_writable_format(path, f.output.format.as_deref())
                 .map_err(|e| self.error(format!("output.trajectory: {e}")))?;
         }
         Ok(())
@@ -599,7 +607,8 @@ impl Input {
     /// velocities.
     pub fn system(&self) -> Result<System> {
         let path = self.resolve(&self.file.structure.file);
-        let mut frames = read_structures(&path)?;
+        let section = &self.file.structure;
+        let mut frames = read_structures_as(&path, section.format.as_deref(), &section.types)?;
         let count = frames.len() as i64;
         let wanted = self.file.structure.frame;
         let index = if wanted < 0 { count + wanted } else { wanted };
@@ -708,7 +717,12 @@ impl Input {
             simulation.add_observer(Box::new(log));
         }
         if let Some(path) = &output.trajectory {
-            let writer = TrajectoryWriter::open(&self.resolve(path), &simulation.system, append)?;
+            let writer = TrajectoryWriter::open(
+                &self.resolve(path),
+                &simulation.system,
+                append,
+                output.format.as_deref(),
+            )?;
             simulation.add_observer(Box::new(TrajectoryObserver {
                 writer,
                 stride: output.trajectory_stride,

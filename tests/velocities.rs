@@ -174,3 +174,74 @@ fn a_trajectory_cut_off_mid_frame_reads_back_to_its_last_complete_frame() {
     assert_eq!(frames.len(), 5);
     assert_eq!(frames[..], complete[..5]);
 }
+
+#[test]
+fn formats_named_in_the_input_read_and_write_files_without_extensions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = "LAMMPS data file\n\n4 atoms\n1 atom types\n\n0.0 5.26 xlo xhi\n\
+                0.0 5.26 ylo yhi\n0.0 5.26 zlo zhi\n\nMasses\n\n1 39.948\n\n\
+                Atoms # atomic\n\n1 1 0.0 0.0 0.0\n2 1 2.63 2.63 0.0\n3 1 2.63 0.0 2.63\n\
+                4 1 0.0 2.63 2.63\n";
+    std::fs::write(dir.path().join("argon.data"), data).unwrap();
+    let extxyz = "4\nLattice=\"5.26 0 0 0 5.26 0 0 0 5.26\" Properties=species:S:1:pos:R:3 \
+                  pbc=\"T T T\"\nAr 0 0 0\nAr 2.63 2.63 0\nAr 2.63 0 2.63\nAr 0 2.63 2.63\n";
+    std::fs::write(dir.path().join("fcc.extxyz"), extxyz).unwrap();
+    // Runs 0 steps on `name` with `extra` in [structure]; (output, step-0 potential energy).
+    let potential = |name: &str, extra: &str| {
+        let text = std::fs::read_to_string(input(dir.path(), name, 0, Some("out.trajectory")))
+            .unwrap()
+            .replace("[structure]\n", &format!("[structure]\n{extra}"))
+            .replace(
+                "[output]\n",
+                "[output]\nformat = \"XYZ\"\noverwrite = true\n",
+            )
+            .replace("trajectory_stride = 0", "trajectory_stride = 1");
+        let path = dir.path().join("named.toml");
+        std::fs::write(&path, text).unwrap();
+        let _ = std::fs::remove_file(dir.path().join("thermo-0.csv"));
+        let out = mlmd(&["run", path.to_str().unwrap()]);
+        let thermo = std::fs::read_to_string(dir.path().join("thermo-0.csv")).unwrap_or_default();
+        let line = thermo.lines().nth(1);
+        let energy = line.map_or(f64::NAN, |l| l.split(',').nth(2).unwrap().parse().unwrap());
+        (out, energy)
+    };
+    let succeeded = |out: &std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let (out, reference) = potential("fcc.extxyz", "");
+    succeeded(&out);
+    let (out, energy) = potential(
+        "argon.data",
+        "format = \"LAMMPS Data\"\ntypes = { 1 = \"Ar\" }\n",
+    );
+    succeeded(&out);
+    assert!(
+        (energy - reference).abs() < 1e-12,
+        "LAMMPS data {energy} vs {reference}"
+    );
+    let frames = mlmd::io::read_structures_as(
+        &dir.path().join("out.trajectory"),
+        Some("XYZ"),
+        &Default::default(),
+    );
+    assert_eq!(
+        frames.unwrap().len(),
+        1,
+        "output.format = \"XYZ\" wrote XYZ"
+    );
+    let (out, _) = potential("argon.data", "");
+    assert!(
+        !out.status.success(),
+        "LAMMPS data is not guessed from .data"
+    );
+    let (out, _) = potential("argon.data", "format = \"LAMMPS Data\"\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("structure.types"),
+        "the error names the key: {stderr}"
+    );
+}

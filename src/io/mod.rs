@@ -3,7 +3,7 @@
 mod structure;
 mod trajectory;
 
-pub use structure::{read_structures, Structure};
+pub use structure::{read_structures, read_structures_as, Structure, TypeNames};
 pub use trajectory::TrajectoryWriter;
 
 use nalgebra::Matrix3;
@@ -22,13 +22,16 @@ fn lattice_to_chemfiles(lattice: &Matrix3<f64>) -> [[f64; 3]; 3] {
 /// their format; chemfiles' own warnings are silenced, its errors are reported by the caller.
 /// Checks that chemfiles can write a trajectory at `path` (format from the extension), without
 /// touching the file: a message naming the problem otherwise.
-pub fn check_writable_format(path: &std::path::Path) -> Result<(), String> {
+pub fn check_writable_format(path: &std::path::Path, format: Option<&str>) -> Result<(), String> {
     chemfiles::set_warning_callback(|_| {});
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if extension.eq_ignore_ascii_case("extxyz") {
+    if format.is_none() && extension.eq_ignore_ascii_case("extxyz") {
         return Ok(());
     }
-    let guessed = chemfiles::guess_format(path).map_err(|e| e.message)?;
+    let guessed = match format {
+        Some(name) => name.to_string(),
+        None => chemfiles::guess_format(path).map_err(|e| e.message)?,
+    };
     // "<format> [/ <compression>]".
     let name = guessed.split('/').next().unwrap_or("").trim();
     match chemfiles::formats_list().iter().find(|f| f.name == name) {
@@ -43,10 +46,13 @@ pub fn check_writable_format(path: &std::path::Path) -> Result<(), String> {
 fn open_trajectory(
     path: &std::path::Path,
     mode: char,
+    format: Option<&str>,
 ) -> Result<chemfiles::Trajectory, chemfiles::Error> {
     chemfiles::set_warning_callback(|_| {});
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if extension.eq_ignore_ascii_case("extxyz") {
+    if let Some(format) = format {
+        chemfiles::Trajectory::open_with_format(path, mode, format)
+    } else if extension.eq_ignore_ascii_case("extxyz") {
         chemfiles::Trajectory::open_with_format(path, mode, "XYZ")
     } else {
         chemfiles::Trajectory::open(path, mode)

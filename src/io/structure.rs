@@ -25,6 +25,19 @@ pub struct Structure {
 
 /// Reads every frame of a structure file (format from its extension).
 pub fn read_structures(path: &Path) -> Result<Vec<Structure>> {
+    read_structures_as(path, None, &TypeNames::new())
+}
+
+/// Element symbols for atom type names a file uses instead of elements (LAMMPS data's "1").
+pub type TypeNames = std::collections::BTreeMap<String, String>;
+
+/// Reads every frame of a structure file in the chemfiles format `format` (e.g.
+/// `"LAMMPS Data"`), or from its extension when `None`, naming atom types by `types`.
+pub fn read_structures_as(
+    path: &Path,
+    format: Option<&str>,
+    types: &TypeNames,
+) -> Result<Vec<Structure>> {
     let error = |message: String| Error::Structure {
         path: path.to_path_buf(),
         message,
@@ -32,9 +45,9 @@ pub fn read_structures(path: &Path) -> Result<Vec<Structure>> {
     if !path.is_file() {
         return Err(error("no such file".into()));
     }
-    let (mut trajectory, _complete_copy) = match super::open_trajectory(path, 'r') {
+    let (mut trajectory, _complete_copy) = match super::open_trajectory(path, 'r', format) {
         Ok(trajectory) => (trajectory, None),
-        Err(e) if e.message.contains("not enough lines") && is_xyz(path) => {
+        Err(e) if e.message.contains("not enough lines") && is_xyz(path) && format.is_none() => {
             let copy = CompleteFrames::of(path).map_err(error)?;
             eprintln!(
                 "warning: {}: the last frame is incomplete (an interrupted run?); reading the {} \
@@ -56,7 +69,8 @@ pub fn read_structures(path: &Path) -> Result<Vec<Structure>> {
         trajectory
             .read(&mut frame)
             .map_err(|e| error(format!("frame {index}: {}", e.message)))?;
-        structures.push(from_frame(&frame).map_err(|m| error(format!("frame {index}: {m}")))?);
+        structures
+            .push(from_frame(&frame, types).map_err(|m| error(format!("frame {index}: {m}")))?);
     }
     if structures.is_empty() {
         return Err(error("the file holds no frame".into()));
@@ -64,14 +78,19 @@ pub fn read_structures(path: &Path) -> Result<Vec<Structure>> {
     Ok(structures)
 }
 
-fn from_frame(frame: &Frame) -> Result<Structure, String> {
+fn from_frame(frame: &Frame, types: &TypeNames) -> Result<Structure, String> {
     let species = frame
         .iter_atoms()
         .enumerate()
         .map(|(index, atom)| {
             let name = atom.atomic_type();
-            element::atomic_number(&normalize_symbol(&name))
-                .ok_or_else(|| format!("atom {index} has unknown element '{name}'"))
+            let symbol = types.get(name.trim()).map_or(name.as_str(), String::as_str);
+            element::atomic_number(&normalize_symbol(symbol)).ok_or_else(|| {
+                format!(
+                    "atom {index} has unknown element '{name}' (name the elements of atom \
+                     types with structure.types)"
+                )
+            })
         })
         .collect::<Result<Vec<u8>, String>>()?;
     if species.is_empty() {

@@ -19,11 +19,12 @@ pub struct TrajectoryWriter {
 impl TrajectoryWriter {
     /// Creates (or truncates) a trajectory file for the atoms of `system`.
     pub fn create(path: &Path, system: &System) -> Result<Self> {
-        Self::open(path, system, false)
+        Self::open(path, system, false, None)
     }
 
-    /// Creates a trajectory file, or with `append` continues an existing one.
-    pub fn open(path: &Path, system: &System, append: bool) -> Result<Self> {
+    /// Creates a trajectory file, or with `append` continues an existing one, in the chemfiles
+    /// format `format` (or the extension's).
+    pub fn open(path: &Path, system: &System, append: bool, format: Option<&str>) -> Result<Self> {
         let error = |message: String| Error::Output {
             path: path.to_path_buf(),
             message,
@@ -32,7 +33,8 @@ impl TrajectoryWriter {
             return Err(error("chemfiles cannot store a left-handed cell".into()));
         }
         let mode = if append && path.exists() { 'a' } else { 'w' };
-        let trajectory = super::open_trajectory(path, mode).map_err(|e| error(e.message))?;
+        let trajectory =
+            super::open_trajectory(path, mode, format).map_err(|e| error(e.message))?;
         let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         Ok(Self {
             path: path.to_path_buf(),
