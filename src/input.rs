@@ -449,6 +449,7 @@ impl Input {
         let outputs = [
             ("output.trajectory", &f.output.trajectory),
             ("output.thermo", &f.output.thermo),
+            ("output.checkpoint", &f.output.checkpoint),
         ];
         let mut seen: Vec<(&str, PathBuf)> = Vec::new();
         for (key, path) in outputs {
@@ -479,7 +480,7 @@ impl Input {
             seen.push((key, path));
         }
         if let Some(path) = &f.output.trajectory {
-            crate::io::check_writable_format(path, f.output.format.as_deref())
+            crate::io::check_writable_format(&self.resolve(path), f.output.format.as_deref())
                 .map_err(|e| self.error(format!("output.trajectory: {e}")))?;
         }
         Ok(())
