@@ -282,6 +282,47 @@ pub struct Input {
     pub file: InputFile,
 }
 
+/// toml reports errors inside a tagged section (`[potential]`, `[integrator]`) at the section's
+/// header; this adds the line of the unknown key or value the message names.
+fn with_culprit_line(message: &str, text: &str) -> String {
+    let quoted = |prefix: &str| {
+        let start = message.find(prefix)? + prefix.len();
+        let end = start + message[start..].find('`')?;
+        Some(message[start..end].to_string())
+    };
+    // Search from the line toml reported (the section's header) on.
+    let from = message
+        .split("at line ")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .map_or(0, |n| n.saturating_sub(1));
+    let line_of = |matches: &dyn Fn(&str) -> bool| {
+        text.lines()
+            .enumerate()
+            .skip(from)
+            .find(|(_, l)| matches(l.trim_start()))
+            .map(|(i, _)| i + 1)
+    };
+    let found = if let Some(key) = quoted("unknown field `") {
+        line_of(&|l| {
+            l.strip_prefix(key.as_str())
+                .is_some_and(|r| r.trim_start().starts_with('='))
+        })
+        .map(|n| format!("`{key}` is on line {n}"))
+    } else if let Some(value) = quoted("unknown variant `") {
+        let quoted_value = format!("\"{value}\"");
+        line_of(&|l| l.contains('=') && l.contains(&quoted_value))
+            .map(|n| format!("\"{value}\" is on line {n}"))
+    } else {
+        None
+    };
+    match found {
+        Some(place) => format!("{message} ({place})"),
+        None => message.to_string(),
+    }
+}
+
 /// Refuses a restart whose input differs from the checkpoint's outside `[run]` and `[output]`,
 /// naming the sections that changed.
 fn check_same_input(saved: &str, now: &str) -> Result<()> {
@@ -413,7 +454,7 @@ impl Input {
         })?;
         let file: InputFile = toml::from_str(&text).map_err(|e| Error::Input {
             path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
+            message: with_culprit_line(e.to_string().trim_end(), &text),
         })?;
         let input = Self {
             path: path.to_path_buf(),
