@@ -282,6 +282,82 @@ pub struct Input {
     pub file: InputFile,
 }
 
+/// The potential of a `[potential]` section of the input file at `path` (paths in it are
+/// relative to that file).
+fn build_potential(section: &PotentialInput, path: &Path) -> Result<Box<dyn Potential>> {
+    let error = |message: String| Error::Input {
+        path: path.to_path_buf(),
+        message,
+    };
+    let resolve = |relative: &Path| path.parent().unwrap_or(Path::new(".")).join(relative);
+    match section {
+        PotentialInput::LennardJones {
+            cutoff,
+            shift,
+            pairs,
+        } => {
+            let pairs = pairs
+                .iter()
+                .map(|pair| {
+                    let element = |symbol: &String| {
+                        element::atomic_number(symbol).ok_or_else(|| {
+                            error(format!("potential.pairs: unknown element '{symbol}'"))
+                        })
+                    };
+                    Ok(LennardJonesPair {
+                        elements: [element(&pair.elements[0])?, element(&pair.elements[1])?],
+                        epsilon: pair.epsilon,
+                        sigma: pair.sigma,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let lj = LennardJones::new(&pairs, *cutoff, *shift)
+                .map_err(|e| error(format!("potential: {e}")))?;
+            Ok(Box::new(Pairwise::new(lj)))
+        }
+        PotentialInput::Mace {
+            model,
+            dtype,
+            device,
+            mode,
+        } => {
+            let float = match dtype {
+                DtypeInput::Float32 => FloatType::F32,
+                DtypeInput::Float64 => FloatType::F64,
+            };
+            let device = match device {
+                DeviceInput::Cpu => ComputeDevice::Cpu,
+                DeviceInput::Cuda => ComputeDevice::Cuda,
+            };
+            let mode = match mode {
+                ModeInput::Fast => mace::Mode::Fast,
+                ModeInput::Reference => mace::Mode::Reference,
+            };
+            mace::load_potential(&resolve(model), device, float, mode)
+                .map_err(|e| error(format!("potential: {e}")))
+        }
+    }
+}
+
+/// The potential of the `[potential]` section of an input file, without reading or checking the
+/// other sections (what `mlmd eval` needs).
+pub fn read_potential(path: &Path) -> Result<Box<dyn Potential>> {
+    let error = |message: String| Error::Input {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| error(format!("cannot read the input file: {e}")))?;
+    let table: toml::Table = toml::from_str(&text)
+        .map_err(|e| error(with_culprit_line(e.to_string().trim_end(), &text)))?;
+    let section = table
+        .get("potential")
+        .ok_or_else(|| error("no [potential] section".into()))?;
+    let section = PotentialInput::deserialize(section.clone())
+        .map_err(|e| error(format!("[potential]: {e}")))?;
+    build_potential(&section, path)
+}
+
 /// toml reports errors inside a tagged section (`[potential]`, `[integrator]`) at the section's
 /// header; this adds the line of the unknown key or value the message names.
 fn with_culprit_line(message: &str, text: &str) -> String {
@@ -583,53 +659,7 @@ impl Input {
 
     /// Builds the potential of `[potential]`.
     pub fn potential(&self) -> Result<Box<dyn Potential>> {
-        match &self.file.potential {
-            PotentialInput::LennardJones {
-                cutoff,
-                shift,
-                pairs,
-            } => {
-                let pairs = pairs
-                    .iter()
-                    .map(|pair| {
-                        let element = |symbol: &String| {
-                            element::atomic_number(symbol).ok_or_else(|| {
-                                self.error(format!("potential.pairs: unknown element '{symbol}'"))
-                            })
-                        };
-                        Ok(LennardJonesPair {
-                            elements: [element(&pair.elements[0])?, element(&pair.elements[1])?],
-                            epsilon: pair.epsilon,
-                            sigma: pair.sigma,
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                let lj = LennardJones::new(&pairs, *cutoff, *shift)
-                    .map_err(|e| self.error(format!("potential: {e}")))?;
-                Ok(Box::new(Pairwise::new(lj)))
-            }
-            PotentialInput::Mace {
-                model,
-                dtype,
-                device,
-                mode,
-            } => {
-                let float = match dtype {
-                    DtypeInput::Float32 => FloatType::F32,
-                    DtypeInput::Float64 => FloatType::F64,
-                };
-                let device = match device {
-                    DeviceInput::Cpu => ComputeDevice::Cpu,
-                    DeviceInput::Cuda => ComputeDevice::Cuda,
-                };
-                let mode = match mode {
-                    ModeInput::Fast => mace::Mode::Fast,
-                    ModeInput::Reference => mace::Mode::Reference,
-                };
-                mace::load_potential(&self.resolve(model), device, float, mode)
-                    .map_err(|e| self.error(format!("potential: {e}")))
-            }
-        }
+        build_potential(&self.file.potential, &self.path)
     }
 
     /// Builds the integrator of `[integrator]`.

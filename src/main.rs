@@ -55,7 +55,7 @@ enum Command {
     /// Evaluate the input file's potential on every frame of a structure file and write
     /// energies, forces and stresses as JSON.
     Eval {
-        /// The TOML input file whose [potential] is used.
+        /// A TOML input file; only its [potential] section is read.
         input: PathBuf,
         /// Structure file, any format chemfiles reads; each frame's own cell and periodicity.
         #[arg(long)]
@@ -63,6 +63,9 @@ enum Command {
         /// Output JSON: {"frames": [{"energy", "forces", "stress"}]} in eV, eV/Å, eV/Å³.
         #[arg(long)]
         json: PathBuf,
+        /// Number of threads (default: all cores, or RAYON_NUM_THREADS).
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Benchmark LAMMPS' LJ-melt system (argon, metal units) and print speed as JSON.
     Bench {
@@ -189,9 +192,14 @@ fn run(input: PathBuf, threads: Option<usize>, restart: Option<PathBuf>) -> Resu
     Ok(())
 }
 
-fn eval(input: PathBuf, structure: PathBuf, json: PathBuf) -> Result<(), String> {
-    let input = Input::read(&input).map_err(|e| e.to_string())?;
-    let mut potential = input.potential().map_err(|e| e.to_string())?;
+fn eval(
+    input: PathBuf,
+    structure: PathBuf,
+    json: PathBuf,
+    threads: Option<usize>,
+) -> Result<(), String> {
+    set_threads(threads)?;
+    let mut potential = mlmd::input::read_potential(&input).map_err(|e| e.to_string())?;
     let report = evaluate_file(potential.as_mut(), &structure).map_err(|e| e.to_string())?;
     let text = serde_json::to_string(&report).map_err(|e| e.to_string())?;
     std::fs::write(&json, text).map_err(|e| format!("output file {}: {e}", json.display()))?;
@@ -238,7 +246,8 @@ fn main() -> ExitCode {
             input,
             structure,
             json,
-        } => eval(input, structure, json),
+            threads,
+        } => eval(input, structure, json, threads),
         Command::Bench {
             cells,
             steps,

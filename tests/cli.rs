@@ -508,3 +508,53 @@ fn existing_outputs_are_moved_aside_unless_overwrite_is_set() {
         "overwrite = true"
     );
 }
+
+#[test]
+fn eval_needs_only_a_potential_section() {
+    // The same energies from the full CLI test input and from a file holding its
+    // [potential] alone, on one thread.
+    let dir = tempfile::tempdir().unwrap();
+    let full = nvt_input_in(dir.path());
+    let text = std::fs::read_to_string(&full).unwrap();
+    let start = text.find("[potential]").unwrap();
+    let end = text.find("[integrator]").unwrap();
+    let only = dir.path().join("potential.toml");
+    std::fs::write(&only, &text[start..end]).unwrap();
+    let structure = inputs().join("argon-108.extxyz");
+    let energy = |input: &Path, threads: &str| {
+        let json = dir.path().join("eval.json");
+        let out = mlmd(&[
+            "eval",
+            input.to_str().unwrap(),
+            "--structure",
+            structure.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+            "--threads",
+            threads,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+        report["frames"][0]["energy"].as_f64().unwrap()
+    };
+    assert_eq!(energy(&full, "2"), energy(&only, "1"));
+    std::fs::write(
+        &only,
+        "[integrator]\ntype = \"velocity-verlet\"\ntimestep = 1.0\n",
+    )
+    .unwrap();
+    let out = mlmd(&[
+        "eval",
+        only.to_str().unwrap(),
+        "--structure",
+        "x.extxyz",
+        "--json",
+        "y",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no [potential] section"));
+}
