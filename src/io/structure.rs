@@ -42,6 +42,9 @@ pub fn read_structures_as(
         path: path.to_path_buf(),
         message,
     };
+    if path.is_dir() {
+        return Err(error("this is a directory, not a structure file".into()));
+    }
     if !path.is_file() {
         return Err(error("no such file".into()));
     }
@@ -84,13 +87,17 @@ fn from_frame(frame: &Frame, types: &TypeNames) -> Result<Structure, String> {
         .enumerate()
         .map(|(index, atom)| {
             let name = atom.atomic_type();
-            let symbol = types.get(name.trim()).map_or(name.as_str(), String::as_str);
-            element::atomic_number(&normalize_symbol(symbol)).ok_or_else(|| {
-                format!(
-                    "atom {index} has unknown element '{name}' (name the elements of atom \
-                     types with structure.types)"
-                )
-            })
+            match types.get(name.trim()) {
+                Some(symbol) => element::atomic_number(&normalize_symbol(symbol)).ok_or_else(|| {
+                    format!("atom {index}: structure.types names type '{name}' '{symbol}', not an element")
+                }),
+                None => element::atomic_number(&normalize_symbol(&name)).ok_or_else(|| {
+                    format!(
+                        "atom {index} has unknown element '{name}' (name the elements of atom \
+                         types with structure.types)"
+                    )
+                }),
+            }
         })
         .collect::<Result<Vec<u8>, String>>()?;
     if species.is_empty() {
