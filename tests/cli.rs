@@ -522,25 +522,9 @@ fn eval_needs_only_a_potential_section() {
     std::fs::write(&only, &text[start..end]).unwrap();
     let structure = inputs().join("argon-108.extxyz");
     let energy = |input: &Path, threads: &str| {
-        let json = dir.path().join("eval.json");
-        let out = mlmd(&[
-            "eval",
-            input.to_str().unwrap(),
-            "--structure",
-            structure.to_str().unwrap(),
-            "--json",
-            json.to_str().unwrap(),
-            "--threads",
-            threads,
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
-        report["frames"][0]["energy"].as_f64().unwrap()
+        let frames =
+            common::eval_frames_with(input, &structure, dir.path(), &["--threads", threads]);
+        frames[0]["energy"].as_f64().unwrap()
     };
     assert_eq!(energy(&full, "2"), energy(&only, "1"));
     std::fs::write(

@@ -66,15 +66,22 @@ pub fn mlmd(args: &[&str]) -> Output {
 
 /// `mlmd eval INPUT --structure STRUCTURE` into a JSON file in `dir`; the report's frames.
 pub fn eval_frames(input: &Path, structure: &Path, dir: &Path) -> Vec<Value> {
+    eval_frames_with(input, structure, dir, &[])
+}
+
+/// [`eval_frames`] with more command-line arguments (e.g. `--threads 1`).
+pub fn eval_frames_with(input: &Path, structure: &Path, dir: &Path, extra: &[&str]) -> Vec<Value> {
     let json = dir.join("eval.json");
-    let output = mlmd(&[
+    let mut args = vec![
         "eval",
         input.to_str().unwrap(),
         "--structure",
         structure.to_str().unwrap(),
         "--json",
         json.to_str().unwrap(),
-    ]);
+    ];
+    args.extend(extra);
+    let output = mlmd(&args);
     assert!(
         output.status.success(),
         "mlmd eval failed: {}",

@@ -94,13 +94,20 @@ impl<T: Real> Network<T> {
         edges: &Edges<T>,
     ) -> (Vec<f64>, Tape<T>) {
         let n = elements.len();
+        // The embedding of a one-hot row is a row of the map: embed each element once.
         let n_elements = self.atomic_numbers.len();
-        let mut one_hot = vec![T::zero(); n * n_elements];
-        for (i, &e) in elements.iter().enumerate() {
-            one_hot[i * n_elements + e as usize] = T::one();
+        let mut identity = vec![T::zero(); n_elements * n_elements];
+        for e in 0..n_elements {
+            identity[e * n_elements + e] = T::one();
         }
+        let rows = apply(&self.embedding, &identity);
+        let width = self.embedding.dim_out();
+        let embedded = elements
+            .iter()
+            .flat_map(|&e| rows[e as usize * width..][..width].iter().copied())
+            .collect();
         let mut tape = Tape {
-            features: vec![apply(&self.embedding, &one_hot)],
+            features: vec![embedded],
             up: Vec::new(),
             message: Vec::new(),
         };
