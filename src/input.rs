@@ -6,7 +6,7 @@ use crate::cell::Cell;
 use crate::checkpoint::Checkpoint;
 use crate::element;
 use crate::error::{Error, Result};
-use crate::io::{read_structures_as, Structure, TrajectoryWriter};
+use crate::io::{read_structures_as, xyz, Structure, TrajectoryWriter};
 use crate::neighbors::NeighborMethod;
 use crate::observers::{ThermoLog, TrajectoryObserver, THERMO_HEADER};
 use crate::simulation::{CheckpointPlan, Simulation};
@@ -289,7 +289,7 @@ fn build_potential(section: &PotentialInput, path: &Path) -> Result<Box<dyn Pote
         path: path.to_path_buf(),
         message,
     };
-    let resolve = |relative: &Path| path.parent().unwrap_or(Path::new(".")).join(relative);
+    let resolve = |relative: &Path| relative_to(path, relative);
     match section {
         PotentialInput::LennardJones {
             cutoff,
@@ -441,7 +441,7 @@ fn truncate_after(path: &Path, step: u64) -> Result<()> {
                 .is_none_or(|s| s <= step)
         });
         lines.map(|l| format!("{l}\n")).collect::<String>()
-    } else if is_xyz_path(path) {
+    } else if xyz::is_xyz(path) {
         xyz_frames_up_to(&text, step)
     } else {
         return Ok(());
@@ -452,30 +452,17 @@ fn truncate_after(path: &Path, step: u64) -> Result<()> {
     Ok(())
 }
 
-fn is_xyz_path(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("xyz") || e.eq_ignore_ascii_case("extxyz"))
-}
-
-/// The frames of an XYZ text whose comment line says `step=` at most `step` (and those
-/// without one), up to the first that goes beyond.
+/// The frames of an XYZ text up to the first whose comment line records a `step` beyond
+/// `step` (frames without one are kept).
 fn xyz_frames_up_to(text: &str, step: u64) -> String {
     let lines: Vec<&str> = text.lines().collect();
-    let mut end = 0;
-    while let Some(count) = lines.get(end).and_then(|l| l.trim().parse::<usize>().ok()) {
-        if end + count + 2 > lines.len() {
-            break;
-        }
-        let frame_step = lines[end + 1]
-            .split_whitespace()
-            .find_map(|kv| kv.strip_prefix("step="))
-            .and_then(|v| v.trim_matches('"').parse::<f64>().ok());
-        if frame_step.is_some_and(|s| s > step as f64) {
-            break;
-        }
-        end += count + 2;
-    }
+    let end = xyz::complete_frames(&lines)
+        .into_iter()
+        .take_while(|frame| {
+            xyz::frame_step(lines[frame.start + 1]).is_none_or(|s| s <= step as f64)
+        })
+        .last()
+        .map_or(0, |frame| frame.end);
     lines[..end].iter().map(|l| format!("{l}\n")).collect()
 }
 
@@ -498,6 +485,11 @@ fn back_up(path: &Path) -> Result<Option<PathBuf>> {
         ),
     })?;
     Ok(Some(backup))
+}
+
+/// `relative` taken from the folder of the input file at `input`.
+fn relative_to(input: &Path, relative: &Path) -> PathBuf {
+    input.parent().unwrap_or(Path::new(".")).join(relative)
 }
 
 /// A path's identity for comparisons: canonical if it exists, else its canonical directory
@@ -549,7 +541,7 @@ impl Input {
 
     /// A path from the input file, relative to its folder.
     pub fn resolve(&self, relative: &Path) -> PathBuf {
-        self.path.parent().unwrap_or(Path::new(".")).join(relative)
+        relative_to(&self.path, relative)
     }
 
     /// Refuses outputs that would overwrite an input (the input file, the structure, a model

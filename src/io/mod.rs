@@ -2,6 +2,7 @@
 
 mod structure;
 mod trajectory;
+pub(crate) mod xyz;
 
 pub use structure::{read_structures, read_structures_as, Structure, TypeNames};
 pub use trajectory::TrajectoryWriter;

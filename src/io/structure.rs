@@ -1,6 +1,6 @@
 //! Structures from any format chemfiles reads.
 
-use super::lattice_from_chemfiles;
+use super::{lattice_from_chemfiles, xyz};
 use crate::element;
 use crate::error::{Error, Result};
 use crate::units::AMU_A2_PER_FS2_IN_EV;
@@ -50,7 +50,9 @@ pub fn read_structures_as(
     }
     let (mut trajectory, _complete_copy) = match super::open_trajectory(path, 'r', format) {
         Ok(trajectory) => (trajectory, None),
-        Err(e) if e.message.contains("not enough lines") && is_xyz(path) && format.is_none() => {
+        Err(e)
+            if e.message.contains("not enough lines") && xyz::is_xyz(path) && format.is_none() =>
+        {
             let copy = CompleteFrames::of(path).map_err(error)?;
             eprintln!(
                 "warning: {}: the last frame is incomplete (an interrupted run?); reading the {} \
@@ -180,12 +182,6 @@ fn velocities_from_properties(
     Ok(None)
 }
 
-fn is_xyz(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("xyz") || e.eq_ignore_ascii_case("extxyz"))
-}
-
 /// The complete frames of an (extended) XYZ file whose last frame was cut off, copied to a
 /// temporary file that is removed on drop.
 struct CompleteFrames {
@@ -197,17 +193,11 @@ impl CompleteFrames {
     fn of(path: &Path) -> std::result::Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
         let lines: Vec<&str> = text.lines().collect();
-        let (mut end, mut frames) = (0, 0);
-        while let Some(count) = lines.get(end).and_then(|l| l.trim().parse::<usize>().ok()) {
-            if end + count + 2 > lines.len() {
-                break;
-            }
-            end += count + 2;
-            frames += 1;
-        }
-        if frames == 0 {
+        let complete = xyz::complete_frames(&lines);
+        let Some(last) = complete.last() else {
             return Err("the file holds no complete frame".into());
-        }
+        };
+        let (end, frames) = (last.end, complete.len());
         let copy = std::env::temp_dir().join(format!(
             "mlmd-{}-complete-{}.xyz",
             std::process::id(),

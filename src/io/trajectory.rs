@@ -35,7 +35,6 @@ impl TrajectoryWriter {
         let mode = if append && path.exists() { 'a' } else { 'w' };
         let trajectory =
             super::open_trajectory(path, mode, format).map_err(|e| error(e.message))?;
-        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         Ok(Self {
             path: path.to_path_buf(),
             trajectory,
@@ -44,7 +43,8 @@ impl TrajectoryWriter {
                 .iter()
                 .map(|&z| Atom::new(element::symbol(z)))
                 .collect(),
-            extended_xyz: matches!(extension.to_ascii_lowercase().as_str(), "xyz" | "extxyz"),
+            extended_xyz: format
+                .map_or(super::xyz::is_xyz(path), |f| f.eq_ignore_ascii_case("XYZ")),
         })
     }
 
