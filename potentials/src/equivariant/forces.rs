@@ -56,15 +56,19 @@ pub fn evaluate_with_autodiff<B: AutodiffBackend>(
     let strain = tensor::<B, 2>(&[0.0; 9], [3, 3], device, float).require_grad();
     let symmetric = (strain.clone() + strain.clone().transpose()).mul_scalar(0.5);
     let strained = positions.clone() + positions.clone().matmul(symmetric.clone());
-    let shifts = tensor::<B, 2>(&shifts, [n_edges, 3], device, float);
-    let shifts = shifts.clone() + shifts.matmul(symmetric);
     let senders_host: Vec<u32> = edges.iter().map(|e| e.0).collect();
     let receivers_host: Vec<u32> = edges.iter().map(|e| e.1).collect();
     let senders = indices::<B>(&senders_host, device);
     let receivers = indices::<B>(&receivers_host, device);
-    let vectors = strained.clone().select(0, receivers.clone())
-        - strained.clone().select(0, senders.clone())
-        + shifts;
+    let vectors = if n_edges == 0 {
+        // No operation on empty tensors: on CUDA a launch over nothing is an error.
+        tensor::<B, 2>(&[], [0, 3], device, float)
+    } else {
+        let shifts = tensor::<B, 2>(&shifts, [n_edges, 3], device, float);
+        let shifts = shifts.clone() + shifts.matmul(symmetric);
+        strained.clone().select(0, receivers.clone()) - strained.clone().select(0, senders.clone())
+            + shifts
+    };
     let inputs = GraphInputs {
         positions: strained,
         vectors,

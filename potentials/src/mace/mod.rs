@@ -153,15 +153,29 @@ pub fn load_potential(
         (Mode::Reference, crate::ComputeDevice::Cpu, _) => Ok(Box::new(
             Mace::<crate::CpuBackend>::load(path, Default::default(), float)?,
         )),
+        (Mode::Reference, crate::ComputeDevice::Cuda, FloatType::F64) => {
+            Err(PotentialError::Invalid(
+                "dtype \"float64\" on device \"cuda\": burn 0.21's CUDA matrix products have \
+                 no float64 kernels; use dtype = \"float32\" on the GPU, or float64 on the CPU"
+                    .into(),
+            ))
+        }
         #[cfg(feature = "cuda")]
-        (Mode::Reference, crate::ComputeDevice::Cuda, _) => Ok(Box::new(
-            Mace::<crate::CudaBackend>::load(path, Default::default(), float)?,
-        )),
+        (Mode::Reference, crate::ComputeDevice::Cuda, FloatType::F32) => {
+            crate::device::check_cuda()?;
+            Ok(Box::new(Mace::<crate::CudaBackend>::load(
+                path,
+                Default::default(),
+                float,
+            )?))
+        }
         #[cfg(not(feature = "cuda"))]
-        (Mode::Reference, crate::ComputeDevice::Cuda, _) => Err(PotentialError::Invalid(
-            "device \"cuda\" needs mlmd built with the cuda feature (cargo build --release \
+        (Mode::Reference, crate::ComputeDevice::Cuda, FloatType::F32) => {
+            Err(PotentialError::Invalid(
+                "device \"cuda\" needs mlmd built with the cuda feature (cargo build --release \
              --features cuda)"
-                .into(),
-        )),
+                    .into(),
+            ))
+        }
     }
 }
