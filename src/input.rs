@@ -11,7 +11,9 @@ use crate::neighbors::NeighborMethod;
 use crate::observers::{ThermoLog, TrajectoryObserver, THERMO_HEADER};
 use crate::simulation::{CheckpointPlan, Simulation};
 use crate::system::System;
-use mlmd_integrators::{maxwell_boltzmann, Integrator, Langevin, VelocityVerlet};
+use mlmd_integrators::{
+    maxwell_boltzmann, Csvr, Integrator, Langevin, NoseHooverChain, VelocityVerlet,
+};
 use mlmd_potentials::{
     mace, ComputeDevice, FloatType, LennardJones, LennardJonesPair, Pairwise, Potential,
 };
@@ -174,6 +176,42 @@ pub enum IntegratorInput {
         #[serde(default = "default_seed")]
         seed: u64,
     },
+    /// Nosé–Hoover chain (NVT; LAMMPS' `fix nvt`).
+    NoseHoover {
+        /// Timestep, fs.
+        timestep: f64,
+        /// Target temperature, K.
+        temperature: f64,
+        /// Damping time τ, fs (LAMMPS' `Tdamp`; ~100 timesteps).
+        damping: f64,
+        /// Number of thermostats in the chain (default 3).
+        #[serde(default = "default_chain")]
+        chain: usize,
+    },
+    /// Stochastic velocity rescaling (NVT; Bussi–Donadio–Parrinello).
+    Csvr {
+        /// Timestep, fs.
+        timestep: f64,
+        /// Target temperature, K.
+        temperature: f64,
+        /// Damping time τ, fs (0: a new kinetic energy every step).
+        damping: f64,
+        /// Seed of the random numbers (default 1).
+        #[serde(default = "default_seed")]
+        seed: u64,
+    },
+}
+
+impl IntegratorInput {
+    /// The timestep, fs.
+    pub fn timestep(&self) -> f64 {
+        match *self {
+            Self::VelocityVerlet { timestep }
+            | Self::Langevin { timestep, .. }
+            | Self::NoseHoover { timestep, .. }
+            | Self::Csvr { timestep, .. } => timestep,
+        }
+    }
 }
 
 /// `[velocities]`: Maxwell-Boltzmann initial velocities.
@@ -259,6 +297,9 @@ impl Default for OutputInput {
 
 fn default_seed() -> u64 {
     1
+}
+fn default_chain() -> usize {
+    3
 }
 fn default_skin() -> f64 {
     1.0
@@ -628,6 +669,31 @@ impl Input {
                 non_negative("integrator.temperature", *temperature, "K")?;
                 non_negative("integrator.friction", *friction, "1/fs")?;
             }
+            IntegratorInput::NoseHoover {
+                timestep,
+                temperature,
+                damping,
+                chain,
+            } => {
+                positive("integrator.timestep", *timestep, "fs")?;
+                positive("integrator.temperature", *temperature, "K")?;
+                positive("integrator.damping", *damping, "fs")?;
+                if !(1..=10).contains(chain) {
+                    return Err(self.error(format!(
+                        "integrator.chain must be between 1 and 10 thermostats, got {chain}"
+                    )));
+                }
+            }
+            IntegratorInput::Csvr {
+                timestep,
+                temperature,
+                damping,
+                ..
+            } => {
+                positive("integrator.timestep", *timestep, "fs")?;
+                non_negative("integrator.temperature", *temperature, "K")?;
+                non_negative("integrator.damping", *damping, "fs")?;
+            }
         }
         if let Some(velocities) = &f.velocities {
             non_negative("velocities.temperature", velocities.temperature, "K")?;
@@ -664,6 +730,18 @@ impl Input {
                 friction,
                 seed,
             } => Box::new(Langevin::new(timestep, temperature, friction, seed)),
+            IntegratorInput::NoseHoover {
+                timestep,
+                temperature,
+                damping,
+                chain,
+            } => Box::new(NoseHooverChain::new(timestep, temperature, damping, chain)),
+            IntegratorInput::Csvr {
+                timestep,
+                temperature,
+                damping,
+                seed,
+            } => Box::new(Csvr::new(timestep, temperature, damping, seed)),
         }
     }
 

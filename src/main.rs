@@ -127,10 +127,7 @@ fn run(input: PathBuf, threads: Option<usize>, restart: Option<PathBuf>) -> Resu
             .map_err(|e| format!("cannot install the signal handlers: {e}"))?;
     }
     simulation.set_interrupt(interrupt);
-    let timestep = match input.file.integrator {
-        mlmd::input::IntegratorInput::VelocityVerlet { timestep }
-        | mlmd::input::IntegratorInput::Langevin { timestep, .. } => timestep,
-    };
+    let timestep = input.file.integrator.timestep();
     eprintln!(
         "mlmd: {} atoms, {} steps of {} fs, neighbors by {}, {} threads",
         simulation.system.len(),

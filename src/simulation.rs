@@ -341,6 +341,7 @@ impl Simulation {
             evaluation.energy,
             evaluation.virial.as_ref(),
             self.degrees_of_freedom(),
+            self.integrator.reservoir_energy(),
         );
         for observer in self.observers.iter_mut().filter(|o| o.is_due(self.step)) {
             observer.observe(self.step, &self.system, &thermo)?;
@@ -420,6 +421,7 @@ impl Simulation {
             evaluation.energy,
             evaluation.virial.as_ref(),
             self.degrees_of_freedom(),
+            self.integrator.reservoir_energy(),
         ))
     }
 }

@@ -204,8 +204,9 @@ fn run_writes_thermo_trajectory_and_summary() {
     assert_eq!(last[0], 200.0);
     assert_eq!(last[1], 400.0);
     assert!((last[2] + last[3] - last[4]).abs() < 1e-12);
-    assert!(last[5] > 50.0 && last[5] < 150.0, "temperature {}", last[5]);
-    assert!(last[6].is_finite(), "pressure");
+    assert!(last[5].is_finite(), "conserved energy");
+    assert!(last[6] > 50.0 && last[6] < 150.0, "temperature {}", last[6]);
+    assert!(last[7].is_finite(), "pressure");
     let frames = read_structures(&dir.path().join("trajectory.extxyz")).unwrap();
     assert_eq!(frames.len(), 11);
     assert_eq!(frames[0].species.len(), 108);

@@ -248,7 +248,7 @@ fn nve_with_the_float64_model_conserves_energy() {
     assert_eq!(rows[200][1], 2000.0, "2 ps");
     let e0 = rows[0][4];
     let worst = rows.iter().map(|r| (r[4] - e0).abs()).fold(0.0, f64::max) / 8.0;
-    let mean_temperature = rows.iter().map(|r| r[5]).sum::<f64>() / rows.len() as f64;
+    let mean_temperature = rows.iter().map(|r| r[6]).sum::<f64>() / rows.len() as f64;
     assert!(
         mean_temperature > 50.0,
         "the atoms move (mean T {mean_temperature} K)"

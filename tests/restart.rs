@@ -8,8 +8,8 @@ mod common;
 use common::{data, mlmd};
 use std::path::Path;
 
-/// The CLI tests' argon input (Langevin, or velocity Verlet) with a checkpoint and outputs
-/// next to the input file.
+/// The CLI tests' argon input (Langevin, or the `[integrator]` body `integrator`) with a
+/// checkpoint and outputs next to the input file.
 fn argon_input(integrator: &str) -> String {
     let inputs = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inputs");
     let text = std::fs::read_to_string(inputs.join("argon-nvt.toml"))
@@ -29,9 +29,7 @@ fn argon_input(integrator: &str) -> String {
         _ => {
             let start = text.find("[integrator]").unwrap();
             let end = start + text[start..].find("\n\n").unwrap();
-            text[..start].to_string()
-                + "[integrator]\ntype = \"velocity-verlet\"\ntimestep = 2.0"
-                + &text[end..]
+            text[..start].to_string() + "[integrator]\n" + integrator + &text[end..]
         }
     }
 }
@@ -87,8 +85,27 @@ fn assert_same_files(a: &Path, b: &Path, label: &str) {
 #[test]
 fn a_restarted_run_equals_the_uninterrupted_one_byte_for_byte() {
     let cases = [
-        ("velocity Verlet", argon_input("velocity-verlet"), 40, 20),
+        (
+            "velocity Verlet",
+            argon_input("type = \"velocity-verlet\"\ntimestep = 2.0"),
+            40,
+            20,
+        ),
         ("Langevin", argon_input("langevin"), 40, 20),
+        (
+            "Nosé–Hoover chain",
+            argon_input(
+                "type = \"nose-hoover\"\ntimestep = 2.0\ntemperature = 94.0\ndamping = 100.0",
+            ),
+            40,
+            20,
+        ),
+        (
+            "CSVR",
+            argon_input("type = \"csvr\"\ntimestep = 2.0\ntemperature = 94.0\ndamping = 100.0"),
+            40,
+            20,
+        ),
         ("MACE", mace_input(), 10, 5),
     ];
     for (label, text, total, half) in cases {

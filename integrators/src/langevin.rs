@@ -1,10 +1,11 @@
 //! Langevin dynamics with the BAOAB splitting (Leimkuhler & Matthews, 2013).
 
 use crate::units::{AMU_A2_PER_FS2_IN_EV, BOLTZMANN_EV_PER_K};
-use crate::{drift, half_kick, Integrator, MdState};
+use crate::{drift, half_kick, kinetic_energy, Integrator, MdState};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
 
 /// Langevin thermostat (NVT) integrated as B A O A | forces | B.
 ///
@@ -15,7 +16,14 @@ pub struct Langevin {
     timestep: f64,
     temperature: f64,
     friction: f64,
+    state: LangevinState,
+}
+
+/// The random stream and the energy the bath has put into the system (eV).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct LangevinState {
     rng: Xoshiro256PlusPlus,
+    heat: f64,
 }
 
 impl Langevin {
@@ -25,22 +33,27 @@ impl Langevin {
             timestep,
             temperature,
             friction,
-            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            state: LangevinState {
+                rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+                heat: 0.0,
+            },
         }
     }
 
     /// The O step: Ornstein-Uhlenbeck update of the velocities over a full timestep.
     fn thermalize(&mut self, state: &mut MdState<'_>) {
+        let before = kinetic_energy(state.masses, state.velocities);
         let c1 = (-self.friction * self.timestep).exp();
         let kt = BOLTZMANN_EV_PER_K * self.temperature;
         let noise_scale = (1.0 - c1 * c1).sqrt();
         for (v, &m) in state.velocities.iter_mut().zip(state.masses) {
             let sigma = noise_scale * (kt / (m * AMU_A2_PER_FS2_IN_EV)).sqrt();
             for component in v.iter_mut() {
-                let xi: f64 = StandardNormal.sample(&mut self.rng);
+                let xi: f64 = StandardNormal.sample(&mut self.state.rng);
                 *component = c1 * *component + sigma * xi;
             }
         }
+        self.state.heat += kinetic_energy(state.masses, state.velocities) - before;
     }
 }
 
@@ -64,13 +77,17 @@ impl Integrator for Langevin {
         false
     }
 
+    fn reservoir_energy(&self) -> f64 {
+        -self.state.heat
+    }
+
     fn save_state(&self) -> String {
-        serde_json::to_string(&self.rng).expect("the generator's state serialises")
+        serde_json::to_string(&self.state).expect("the generator's state serialises")
     }
 
     fn load_state(&mut self, state: &str) -> Result<(), String> {
-        self.rng = serde_json::from_str(state)
-            .map_err(|e| format!("bad Langevin random-number state: {e}"))?;
+        self.state = serde_json::from_str(state)
+            .map_err(|e| format!("bad Langevin thermostat state: {e}"))?;
         Ok(())
     }
 }

@@ -1,17 +1,24 @@
 //! Integrators for mlmd: they move atoms given forces, in metal units with fs
-//! (Å, eV, fs, amu, K).
+//! (Å, eV, fs, amu, K): velocity Verlet (NVE), Langevin BAOAB, Nosé–Hoover chains and CSVR
+//! (NVT).
 //!
 //! An integrator splits a step around the force evaluation, as LAMMPS' fixes do:
 //! [`Integrator::initial_integrate`] runs before the forces at t + dt are known and
 //! [`Integrator::final_integrate`] after.
 
+mod csvr;
 mod langevin;
+mod nose_hoover;
 mod state;
+#[cfg(test)]
+mod testing;
 pub mod units;
 mod velocities;
 mod velocity_verlet;
 
+pub use csvr::Csvr;
 pub use langevin::Langevin;
+pub use nose_hoover::NoseHooverChain;
 pub use state::MdState;
 pub use velocities::{kinetic_energy, maxwell_boltzmann, remove_com_momentum};
 pub use velocity_verlet::VelocityVerlet;
@@ -30,6 +37,13 @@ pub trait Integrator: Send {
     /// Whether the integrator conserves total momentum (it does not under a thermostat);
     /// decides the degrees of freedom used for the temperature.
     fn conserves_momentum(&self) -> bool;
+
+    /// The energy held by the integrator's thermostat (its chain's kinetic and potential
+    /// energy) or exchanged with its bath (minus the heat it put in), eV: the conserved
+    /// quantity of the run is `E_kin + E_pot + reservoir_energy()`. Zero for NVE.
+    fn reservoir_energy(&self) -> f64 {
+        0.0
+    }
 
     /// The state the integrator carries between steps beyond its settings (random-number
     /// streams), as text for a checkpoint; empty when there is none.

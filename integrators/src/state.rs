@@ -14,3 +14,15 @@ pub struct MdState<'a> {
     /// Masses, amu.
     pub masses: &'a [f64],
 }
+
+impl MdState<'_> {
+    /// A shorter-lived view of the same state, to hand to an inner integrator and use again.
+    pub fn reborrow(&mut self) -> MdState<'_> {
+        MdState {
+            positions: self.positions,
+            velocities: self.velocities,
+            forces: self.forces,
+            masses: self.masses,
+        }
+    }
+}

@@ -18,6 +18,9 @@ pub struct Thermo {
     pub potential: f64,
     /// Kinetic energy, eV.
     pub kinetic: f64,
+    /// The conserved quantity of the integrator: total energy plus its thermostat's
+    /// [`reservoir energy`](mlmd_integrators::Integrator::reservoir_energy), eV.
+    pub conserved: f64,
     /// Kinetic temperature, K.
     pub temperature: f64,
     /// Pressure `(2 KE / 3 + tr W / 3) / V`, bar; `None` without a virial or a periodic volume.
@@ -25,13 +28,15 @@ pub struct Thermo {
 }
 
 impl Thermo {
-    /// Computes the thermodynamic state. `degrees_of_freedom` sets the temperature.
+    /// Computes the thermodynamic state. `degrees_of_freedom` sets the temperature;
+    /// `reservoir` (eV) is the integrator's term of the conserved quantity.
     pub fn new(
         system: &System,
         time: f64,
         potential: f64,
         virial: Option<&Matrix3<f64>>,
         degrees_of_freedom: f64,
+        reservoir: f64,
     ) -> Self {
         let kinetic = system.kinetic_energy();
         let temperature = if degrees_of_freedom > 0.0 {
@@ -47,6 +52,7 @@ impl Thermo {
             time,
             potential,
             kinetic,
+            conserved: potential + kinetic + reservoir,
             temperature,
             pressure,
         }
@@ -58,8 +64,8 @@ impl Thermo {
     }
 }
 
-/// The thermo log: CSV with step, time (fs), potential, kinetic and total energy (eV),
-/// temperature (K) and pressure (bar; empty when undefined).
+/// The thermo log: CSV with step, time (fs), potential, kinetic, total and conserved energy
+/// (eV), temperature (K) and pressure (bar; empty when undefined).
 pub struct ThermoLog {
     path: PathBuf,
     file: BufWriter<File>,
@@ -68,7 +74,7 @@ pub struct ThermoLog {
 
 /// The CSV header of the thermo log.
 pub const THERMO_HEADER: &str =
-    "step,time_fs,potential_eV,kinetic_eV,total_eV,temperature_K,pressure_bar";
+    "step,time_fs,potential_eV,kinetic_eV,total_eV,conserved_eV,temperature_K,pressure_bar";
 
 impl ThermoLog {
     /// Creates the log file and writes its header.
@@ -118,11 +124,12 @@ impl Observer for ThermoLog {
             .unwrap_or_default();
         writeln!(
             self.file,
-            "{step},{},{:.15e},{:.15e},{:.15e},{:.10e},{pressure}",
+            "{step},{},{:.15e},{:.15e},{:.15e},{:.15e},{:.10e},{pressure}",
             thermo.time,
             thermo.potential,
             thermo.kinetic,
             thermo.total(),
+            thermo.conserved,
             thermo.temperature
         )
         .and_then(|()| self.file.flush())
