@@ -30,15 +30,17 @@ pub struct InputFile {
     pub structure: StructureInput,
     /// The interatomic potential.
     pub potential: PotentialInput,
-    /// The integrator.
-    pub integrator: IntegratorInput,
+    /// The integrator (MD runs; absent in a relaxation's input).
+    pub integrator: Option<IntegratorInput>,
     /// Initial velocities (default: the structure file's, or zero).
     pub velocities: Option<VelocitiesInput>,
     /// Neighbor-list settings.
     #[serde(default)]
     pub neighbors: NeighborsInput,
-    /// Length of the run.
-    pub run: RunInput,
+    /// Length of the run (MD runs; absent in a relaxation's input).
+    pub run: Option<RunInput>,
+    /// Structure relaxation (`mlmd minimize`; absent in an MD input).
+    pub minimize: Option<MinimizeInput>,
     /// Output files.
     #[serde(default)]
     pub output: OutputInput,
@@ -254,6 +256,23 @@ pub struct RunInput {
     pub steps: u64,
 }
 
+/// `[minimize]`: FIRE relaxation of the positions (`mlmd minimize`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinimizeInput {
+    /// Converged when no atom feels a force above this, eV/Å (default 0.05, as ASE).
+    #[serde(default = "default_fmax")]
+    pub fmax: f64,
+    /// At most this many FIRE steps (default 10,000).
+    #[serde(default = "default_max_steps")]
+    pub max_steps: u64,
+    /// Largest move of the whole system in one step, Å (default 0.2, as ASE).
+    #[serde(default = "default_maxstep")]
+    pub maxstep: f64,
+    /// The relaxed structure, any format chemfiles writes (relative to the input file).
+    pub output: Option<PathBuf>,
+}
+
 /// `[output]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -300,6 +319,15 @@ fn default_seed() -> u64 {
 }
 fn default_chain() -> usize {
     3
+}
+fn default_fmax() -> f64 {
+    0.05
+}
+fn default_max_steps() -> u64 {
+    10_000
+}
+fn default_maxstep() -> f64 {
+    0.2
 }
 fn default_skin() -> f64 {
     1.0
@@ -596,10 +624,12 @@ impl Input {
         if let PotentialInput::Mace { model, .. } = &f.potential {
             inputs.push(("potential.model", self.resolve(model)));
         }
+        let relaxed = f.minimize.as_ref().and_then(|m| m.output.clone());
         let outputs = [
             ("output.trajectory", &f.output.trajectory),
             ("output.thermo", &f.output.thermo),
             ("output.checkpoint", &f.output.checkpoint),
+            ("minimize.output", &relaxed),
         ];
         let mut seen: Vec<(&str, PathBuf)> = Vec::new();
         for (key, path) in outputs {
@@ -633,6 +663,10 @@ impl Input {
             crate::io::check_writable_format(&self.resolve(path), f.output.format.as_deref())
                 .map_err(|e| self.error(format!("output.trajectory: {e}")))?;
         }
+        if let Some(path) = &relaxed {
+            crate::io::check_writable_format(&self.resolve(path), None)
+                .map_err(|e| self.error(format!("minimize.output: {e}")))?;
+        }
         Ok(())
     }
 
@@ -655,44 +689,50 @@ impl Input {
             }
         };
         let f = &self.file;
-        match &f.integrator {
-            IntegratorInput::VelocityVerlet { timestep } => {
-                positive("integrator.timestep", *timestep, "fs")?
-            }
-            IntegratorInput::Langevin {
-                timestep,
-                temperature,
-                friction,
-                ..
-            } => {
-                positive("integrator.timestep", *timestep, "fs")?;
-                non_negative("integrator.temperature", *temperature, "K")?;
-                non_negative("integrator.friction", *friction, "1/fs")?;
-            }
-            IntegratorInput::NoseHoover {
-                timestep,
-                temperature,
-                damping,
-                chain,
-            } => {
-                positive("integrator.timestep", *timestep, "fs")?;
-                positive("integrator.temperature", *temperature, "K")?;
-                positive("integrator.damping", *damping, "fs")?;
-                if !(1..=10).contains(chain) {
-                    return Err(self.error(format!(
-                        "integrator.chain must be between 1 and 10 thermostats, got {chain}"
-                    )));
+        if let Some(minimize) = &f.minimize {
+            positive("minimize.fmax", minimize.fmax, "eV/Å")?;
+            positive("minimize.maxstep", minimize.maxstep, "Å")?;
+        }
+        if let Some(integrator) = &f.integrator {
+            match integrator {
+                IntegratorInput::VelocityVerlet { timestep } => {
+                    positive("integrator.timestep", *timestep, "fs")?
                 }
-            }
-            IntegratorInput::Csvr {
-                timestep,
-                temperature,
-                damping,
-                ..
-            } => {
-                positive("integrator.timestep", *timestep, "fs")?;
-                non_negative("integrator.temperature", *temperature, "K")?;
-                non_negative("integrator.damping", *damping, "fs")?;
+                IntegratorInput::Langevin {
+                    timestep,
+                    temperature,
+                    friction,
+                    ..
+                } => {
+                    positive("integrator.timestep", *timestep, "fs")?;
+                    non_negative("integrator.temperature", *temperature, "K")?;
+                    non_negative("integrator.friction", *friction, "1/fs")?;
+                }
+                IntegratorInput::NoseHoover {
+                    timestep,
+                    temperature,
+                    damping,
+                    chain,
+                } => {
+                    positive("integrator.timestep", *timestep, "fs")?;
+                    positive("integrator.temperature", *temperature, "K")?;
+                    positive("integrator.damping", *damping, "fs")?;
+                    if !(1..=10).contains(chain) {
+                        return Err(self.error(format!(
+                            "integrator.chain must be between 1 and 10 thermostats, got {chain}"
+                        )));
+                    }
+                }
+                IntegratorInput::Csvr {
+                    timestep,
+                    temperature,
+                    damping,
+                    ..
+                } => {
+                    positive("integrator.timestep", *timestep, "fs")?;
+                    non_negative("integrator.temperature", *temperature, "K")?;
+                    non_negative("integrator.damping", *damping, "fs")?;
+                }
             }
         }
         if let Some(velocities) = &f.velocities {
@@ -720,9 +760,13 @@ impl Input {
         build_potential(&self.file.potential, &self.path)
     }
 
-    /// Builds the integrator of `[integrator]`.
+    /// Builds the integrator of `[integrator]`; a relaxation's input has none and gets a
+    /// zero-timestep velocity Verlet that is never stepped (FIRE moves the atoms).
     pub fn integrator(&self) -> Box<dyn Integrator> {
-        match self.file.integrator {
+        let Some(integrator) = &self.file.integrator else {
+            return Box::new(VelocityVerlet::new(0.0));
+        };
+        match *integrator {
             IntegratorInput::VelocityVerlet { timestep } => Box::new(VelocityVerlet::new(timestep)),
             IntegratorInput::Langevin {
                 timestep,
@@ -818,6 +862,44 @@ impl Input {
         })
     }
 
+    /// The `[integrator]` and `[run]` of an MD input (`mlmd run`, `mlmd bench --input`); an
+    /// error when one is missing or the input is a relaxation's.
+    pub fn md_sections(&self) -> Result<(&IntegratorInput, &RunInput)> {
+        let f = &self.file;
+        if f.minimize.is_some() {
+            return Err(self.error(
+                "[minimize] belongs to `mlmd minimize`; an MD run would not relax the structure \
+                 (relax it with `mlmd minimize`, then run from its output)"
+                    .into(),
+            ));
+        }
+        match (&f.integrator, &f.run) {
+            (Some(integrator), Some(run)) => Ok((integrator, run)),
+            (None, _) => Err(self.error("missing section [integrator]".into())),
+            (_, None) => Err(self.error("missing section [run]".into())),
+        }
+    }
+
+    /// The `[minimize]` section of a relaxation's input (`mlmd minimize`); an error when it is
+    /// missing or the input also has MD sections, which a relaxation would not use.
+    pub fn minimize_section(&self) -> Result<&MinimizeInput> {
+        let f = &self.file;
+        let unused = [
+            ("[integrator]", f.integrator.is_some()),
+            ("[run]", f.run.is_some()),
+            ("[velocities]", f.velocities.is_some()),
+        ];
+        if let Some((name, _)) = unused.iter().find(|(_, present)| *present) {
+            return Err(self.error(format!(
+                "{name} is not used by `mlmd minimize` (FIRE moves the atoms, from rest): \
+                 remove it, or run MD with `mlmd run`"
+            )));
+        }
+        f.minimize
+            .as_ref()
+            .ok_or_else(|| self.error("`mlmd minimize` needs a [minimize] section".into()))
+    }
+
     /// Builds the whole simulation with its outputs.
     pub fn simulation(&self) -> Result<Simulation> {
         self.simulation_from(None)
@@ -833,7 +915,8 @@ impl Input {
         }
         let mut simulation = self.simulation_without_outputs()?;
         let output = &self.file.output;
-        let paths = [&output.thermo, &output.trajectory];
+        let relaxed = self.file.minimize.as_ref().and_then(|m| m.output.clone());
+        let paths = [&output.thermo, &output.trajectory, &relaxed];
         match restart {
             Some(checkpoint) => {
                 for path in paths.into_iter().flatten() {

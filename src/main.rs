@@ -52,6 +52,16 @@ enum Command {
         #[arg(long)]
         restart: Option<PathBuf>,
     },
+    /// Relax the structure's positions with FIRE (ASE's parameters) as the input's [minimize]
+    /// section says: the relaxation's trajectory and thermo log, and the relaxed structure.
+    Minimize {
+        /// The TOML input file: [structure], [potential], [minimize], optional [neighbors] and
+        /// [output].
+        input: PathBuf,
+        /// Number of threads (default: all cores, or RAYON_NUM_THREADS).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Evaluate the input file's potential on every frame of a structure file and write
     /// energies, forces and stresses as JSON.
     Eval {
@@ -108,26 +118,19 @@ fn run(input: PathBuf, threads: Option<usize>, restart: Option<PathBuf>) -> Resu
         .map(|path| mlmd::checkpoint::Checkpoint::read(&path))
         .transpose()
         .map_err(|e| e.to_string())?;
+    let (integrator, run) = input.md_sections().map_err(|e| e.to_string())?;
+    let (total, timestep) = (run.steps, integrator.timestep());
     let done = checkpoint.as_ref().map_or(0, |c| c.step);
-    if done > input.file.run.steps {
+    if done > total {
         return Err(format!(
-            "cannot restart: the checkpoint is at step {done}, beyond run.steps = {}",
-            input.file.run.steps
+            "cannot restart: the checkpoint is at step {done}, beyond run.steps = {total}"
         ));
     }
     let mut simulation = input
         .simulation_from(checkpoint.as_ref())
         .map_err(|e| e.to_string())?;
-    let steps = input.file.run.steps - done;
-    let interrupt = Arc::new(AtomicBool::new(false));
-    for signal in [SIGINT, SIGTERM] {
-        // The first signal ends the run after the current step; a second one at once.
-        flag::register_conditional_shutdown(signal, 130, Arc::clone(&interrupt))
-            .and_then(|_| flag::register(signal, Arc::clone(&interrupt)))
-            .map_err(|e| format!("cannot install the signal handlers: {e}"))?;
-    }
-    simulation.set_interrupt(interrupt);
-    let timestep = input.file.integrator.timestep();
+    let steps = total - done;
+    stop_on_signals(&mut simulation)?;
     eprintln!(
         "mlmd: {} atoms, {} steps of {} fs, neighbors by {}, {} threads",
         simulation.system.len(),
@@ -189,6 +192,59 @@ fn run(input: PathBuf, threads: Option<usize>, restart: Option<PathBuf>) -> Resu
     Ok(())
 }
 
+/// SIGINT and SIGTERM end the simulation after the current step; a second signal at once.
+fn stop_on_signals(simulation: &mut mlmd::simulation::Simulation) -> Result<(), String> {
+    let interrupt = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        flag::register_conditional_shutdown(signal, 130, Arc::clone(&interrupt))
+            .and_then(|_| flag::register(signal, Arc::clone(&interrupt)))
+            .map_err(|e| format!("cannot install the signal handlers: {e}"))?;
+    }
+    simulation.set_interrupt(interrupt);
+    Ok(())
+}
+
+fn minimize(input: PathBuf, threads: Option<usize>) -> Result<(), String> {
+    set_threads(threads)?;
+    let input = Input::read(&input).map_err(|e| e.to_string())?;
+    let section = input.minimize_section().map_err(|e| e.to_string())?.clone();
+    let mut simulation = input.simulation().map_err(|e| e.to_string())?;
+    stop_on_signals(&mut simulation)?;
+    eprintln!(
+        "mlmd: relaxing {} atoms with FIRE to a largest force of {} eV/Å (at most {} steps)",
+        simulation.system.len(),
+        section.fmax,
+        section.max_steps
+    );
+    let mut fire = mlmd::integrators::Fire::new(section.maxstep);
+    let mut progress = |step: u64, largest: f64| {
+        if step % 100 == 0 {
+            eprintln!("step {step}  largest force {largest:.3e} eV/Å");
+        }
+    };
+    let summary = simulation
+        .minimize(&mut fire, section.fmax, section.max_steps, &mut progress)
+        .map_err(|e| e.to_string())?;
+    print!("{summary}");
+    if let Some(path) = &section.output {
+        let path = input.resolve(path);
+        mlmd::io::TrajectoryWriter::create(&path, &simulation.system)
+            .and_then(|mut w| w.write(summary.steps, &simulation.system))
+            .map_err(|e| e.to_string())?;
+        println!("relaxed structure written to {}", path.display());
+    }
+    if summary.converged {
+        Ok(())
+    } else if summary.interrupted {
+        Err(format!("interrupted at FIRE step {}", summary.steps))
+    } else {
+        Err(format!(
+            "FIRE did not reach fmax = {} eV/Å in {} steps (largest force {:.3e} eV/Å)",
+            section.fmax, summary.steps, summary.max_force
+        ))
+    }
+}
+
 fn eval(
     input: PathBuf,
     structure: PathBuf,
@@ -218,6 +274,7 @@ fn bench(
     let report = match input {
         Some(path) => {
             let input = Input::read(&path).map_err(|e| e.to_string())?;
+            input.md_sections().map_err(|e| e.to_string())?;
             mlmd::bench::input_file(&input, steps)
         }
         None => mlmd::bench::lj_melt(cells as usize, steps),
@@ -245,6 +302,7 @@ fn main() -> ExitCode {
             json,
             threads,
         } => eval(input, structure, json, threads),
+        Command::Minimize { input, threads } => minimize(input, threads),
         Command::Bench {
             cells,
             steps,

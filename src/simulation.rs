@@ -1,5 +1,8 @@
 //! The MD loop: neighbors, forces, integration and output, with per-stage timings.
 
+mod minimize;
+pub use minimize::MinimizeSummary;
+
 use crate::checkpoint::{self, Checkpoint};
 use crate::element;
 use crate::error::{Error, Result, Runaway, MIN_STEP_LIMIT};
@@ -334,6 +337,15 @@ impl Simulation {
     }
 
     fn observe(&mut self, evaluation: &Evaluation) -> Result<()> {
+        self.observe_where(evaluation, |o, step| o.is_due(step))
+    }
+
+    /// Hands the state to the observers that `chosen` picks at this step.
+    fn observe_where(
+        &mut self,
+        evaluation: &Evaluation,
+        chosen: fn(&dyn Observer, u64) -> bool,
+    ) -> Result<()> {
         let start = Instant::now();
         let thermo = Thermo::new(
             &self.system,
@@ -343,7 +355,12 @@ impl Simulation {
             self.degrees_of_freedom(),
             self.integrator.reservoir_energy(),
         );
-        for observer in self.observers.iter_mut().filter(|o| o.is_due(self.step)) {
+        let step = self.step;
+        for observer in self
+            .observers
+            .iter_mut()
+            .filter(|o| chosen(o.as_ref(), step))
+        {
             observer.observe(self.step, &self.system, &thermo)?;
         }
         self.timings.output += start.elapsed();

@@ -1,12 +1,13 @@
 //! Integrators for mlmd: they move atoms given forces, in metal units with fs
 //! (Å, eV, fs, amu, K): velocity Verlet (NVE), Langevin BAOAB, Nosé–Hoover chains and CSVR
-//! (NVT).
+//! (NVT); and FIRE, which relaxes structures.
 //!
 //! An integrator splits a step around the force evaluation, as LAMMPS' fixes do:
 //! [`Integrator::initial_integrate`] runs before the forces at t + dt are known and
 //! [`Integrator::final_integrate`] after.
 
 mod csvr;
+mod fire;
 mod langevin;
 mod nose_hoover;
 mod state;
@@ -17,6 +18,7 @@ mod velocities;
 mod velocity_verlet;
 
 pub use csvr::Csvr;
+pub use fire::{max_force, Fire};
 pub use langevin::Langevin;
 pub use nose_hoover::NoseHooverChain;
 pub use state::MdState;
