@@ -60,6 +60,9 @@ pub struct StructureInput {
     /// Which frame of the file: 0 is the first (default), −1 the last, −2 the one before.
     #[serde(default)]
     pub frame: i64,
+    /// A structure file whose first frame names the atoms, for trajectory formats that store
+    /// positions only (DCD, TRR, XTC, NetCDF): e.g. the run's starting structure.
+    pub topology: Option<PathBuf>,
     /// Cell, Å, when the file has none: three lengths (orthorhombic) or three lattice vectors.
     pub cell: Option<CellInput>,
     /// Periodicity per axis (default: the file's `pbc`, else periodic when there is a cell).
@@ -624,6 +627,9 @@ impl Input {
         if let PotentialInput::Mace { model, .. } = &f.potential {
             inputs.push(("potential.model", self.resolve(model)));
         }
+        if let Some(topology) = &f.structure.topology {
+            inputs.push(("structure.topology", self.resolve(topology)));
+        }
         let relaxed = f.minimize.as_ref().and_then(|m| m.output.clone());
         let outputs = [
             ("output.trajectory", &f.output.trajectory),
@@ -794,7 +800,13 @@ impl Input {
     pub fn system(&self) -> Result<System> {
         let path = self.resolve(&self.file.structure.file);
         let section = &self.file.structure;
-        let mut frames = read_structures_as(&path, section.format.as_deref(), &section.types)?;
+        let topology = section.topology.as_ref().map(|t| self.resolve(t));
+        let mut frames = read_structures_as(
+            &path,
+            section.format.as_deref(),
+            &section.types,
+            topology.as_deref(),
+        )?;
         let count = frames.len() as i64;
         let wanted = self.file.structure.frame;
         let index = if wanted < 0 { count + wanted } else { wanted };

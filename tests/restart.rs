@@ -207,3 +207,58 @@ fn sigint_ends_the_run_after_a_step_and_it_resumes_bit_for_bit() {
         assert!(a == b, "{name} differs after an interrupt and a restart");
     }
 }
+
+/// kill -9 in the middle of a run that writes a frame every step: the trajectory (extended
+/// XYZ, DCD, NetCDF, XTC, TRR; the binary ones read with `structure.topology`) reads back, every
+/// frame whole, and holds the frames the thermo log says were written.
+#[test]
+fn a_killed_run_leaves_a_readable_trajectory_in_every_format() {
+    let inputs = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inputs");
+    let topology = inputs.join("argon-108.extxyz");
+    for format in ["extxyz", "dcd", "nc", "xtc", "trr"] {
+        let dir = tempfile::tempdir().unwrap();
+        let text = argon_input("langevin")
+            .replace("trajectory.extxyz", &format!("trajectory.{format}"))
+            .replace("trajectory_stride = 5", "trajectory_stride = 1")
+            .replace("thermo_stride = 5", "thermo_stride = 1");
+        let start = text.find("steps = ").unwrap();
+        let end = start + text[start..].find('\n').unwrap();
+        let long = format!("{}steps = 100000000{}", &text[..start], &text[end..]);
+        let input = dir.path().join("input.toml");
+        std::fs::write(&input, &long).unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mlmd"))
+            .args(["run", input.to_str().unwrap(), "--threads", "1"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let thermo = dir.path().join("thermo.csv");
+        let started = std::time::Instant::now();
+        while std::fs::read_to_string(&thermo).map_or(0, |t| t.lines().count()) < 60 {
+            assert!(started.elapsed().as_secs() < 60, "the run did not start");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let logged = std::fs::read_to_string(&thermo).unwrap().lines().count() - 1;
+        let frames = mlmd::io::read_structures_as(
+            &dir.path().join(format!("trajectory.{format}")),
+            None,
+            &Default::default(),
+            Some(&topology),
+        )
+        .unwrap_or_else(|e| panic!("{format}: {e}"));
+        assert!(
+            frames.len() + 1 >= logged && frames.len() <= logged + 1,
+            "{format}: {} frames for {logged} thermo lines",
+            frames.len()
+        );
+        for frame in &frames {
+            assert_eq!(frame.positions.len(), 108, "{format}");
+            assert!(frame
+                .positions
+                .iter()
+                .all(|x| x.iter().all(|c| c.is_finite())));
+        }
+    }
+}

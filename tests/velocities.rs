@@ -227,6 +227,7 @@ fn formats_named_in_the_input_read_and_write_files_without_extensions() {
         &dir.path().join("out.trajectory"),
         Some("XYZ"),
         &Default::default(),
+        None,
     );
     assert_eq!(
         frames.unwrap().len(),

@@ -59,3 +59,17 @@ fn open_trajectory(
         chemfiles::Trajectory::open(path, mode)
     }
 }
+
+/// Opens a text output for writing: created or truncated, or with `append` continued.
+pub fn open_output(
+    path: &std::path::Path,
+    append: bool,
+) -> std::io::Result<std::io::BufWriter<std::fs::File>> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(append)
+        .write(true)
+        .truncate(!append)
+        .open(path)
+        .map(std::io::BufWriter::new)
+}

@@ -25,18 +25,21 @@ pub struct Structure {
 
 /// Reads every frame of a structure file (format from its extension).
 pub fn read_structures(path: &Path) -> Result<Vec<Structure>> {
-    read_structures_as(path, None, &TypeNames::new())
+    read_structures_as(path, None, &TypeNames::new(), None)
 }
 
 /// Element symbols for atom type names a file uses instead of elements (LAMMPS data's "1").
 pub type TypeNames = std::collections::BTreeMap<String, String>;
 
 /// Reads every frame of a structure file in the chemfiles format `format` (e.g.
-/// `"LAMMPS Data"`), or from its extension when `None`, naming atom types by `types`.
+/// `"LAMMPS Data"`), or from its extension when `None`, naming atom types by `types`, and
+/// taking the atoms (elements) from the first frame of `topology` when given: for trajectory
+/// formats that store positions only (DCD, TRR, XTC, NetCDF).
 pub fn read_structures_as(
     path: &Path,
     format: Option<&str>,
     types: &TypeNames,
+    topology: Option<&Path>,
 ) -> Result<Vec<Structure>> {
     let error = |message: String| Error::Structure {
         path: path.to_path_buf(),
@@ -67,13 +70,48 @@ pub fn read_structures_as(
         }
         Err(e) => return Err(error(format!("cannot open: {}", e.message))),
     };
+    if let Some(topology) = topology {
+        if !topology.is_file() {
+            return Err(error(format!(
+                "the topology (structure.topology) {} does not exist",
+                topology.display()
+            )));
+        }
+        let extended_xyz = topology
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("extxyz"));
+        let set = if extended_xyz {
+            trajectory.set_topology_with_format(topology, "XYZ")
+        } else {
+            trajectory.set_topology_file(topology)
+        };
+        set.map_err(|e| {
+            error(format!(
+                "cannot take the atoms from {}: {}",
+                topology.display(),
+                e.message
+            ))
+        })?;
+    }
     let count = trajectory.nsteps();
     let mut structures = Vec::with_capacity(count);
     for index in 0..count {
         let mut frame = Frame::new();
-        trajectory
-            .read(&mut frame)
-            .map_err(|e| error(format!("frame {index}: {}", e.message)))?;
+        if let Err(e) = trajectory.read(&mut frame) {
+            if index > 0 {
+                // A binary trajectory whose writer was killed in a frame: what follows the
+                // last whole frame is cut off or not yet filled in.
+                eprintln!(
+                    "warning: {}: frames {index} to {} cannot be read ({}; an interrupted \
+                     run?); reading the first {index}",
+                    path.display(),
+                    count - 1,
+                    e.message
+                );
+                break;
+            }
+            return Err(error(format!("frame {index}: {}", e.message)));
+        }
         structures
             .push(from_frame(&frame, types).map_err(|m| error(format!("frame {index}: {m}")))?);
     }

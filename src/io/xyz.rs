@@ -1,8 +1,61 @@
-//! Plain-text views of (extended) XYZ files, for what chemfiles does not do: finding the
-//! complete frames of a file whose last frame was cut off, and each frame's `step`.
+//! Plain-text views of (extended) XYZ files, for what chemfiles does not do: writing frames at
+//! full precision, finding the complete frames of a file whose last frame was cut off, and
+//! each frame's `step`.
 
+use crate::element;
+use crate::system::System;
+use std::io::Write;
 use std::ops::Range;
 use std::path::Path;
+
+/// Writes `system` as one extended XYZ frame: the atom count; a comment line with the lattice
+/// (when the cell has one; rows are the lattice vectors, Å), the columns
+/// `species:S:1:pos:R:3:velo:R:3` (Å, Å/fs), the periodicity and `step`; one line per atom.
+/// Numbers are written in Rust's shortest round-trip form, so reading them back gives the
+/// same f64 values (ASE and chemfiles read the file).
+pub fn write_frame(out: &mut impl Write, step: u64, system: &System) -> std::io::Result<()> {
+    writeln!(out, "{}", system.len())?;
+    if system.cell.has_full_lattice() {
+        let values: Vec<String> = system
+            .cell
+            .lattice()
+            .transpose()
+            .iter()
+            .map(f64::to_string)
+            .collect();
+        write!(out, "Lattice=\"{}\" ", values.join(" "))?;
+    }
+    let flags: Vec<&str> = system
+        .cell
+        .periodic()
+        .iter()
+        .map(|&p| if p { "T" } else { "F" })
+        .collect();
+    writeln!(
+        out,
+        "Properties=species:S:1:pos:R:3:velo:R:3 pbc=\"{}\" step={step}",
+        flags.join(" ")
+    )?;
+    for ((&z, x), v) in system
+        .species
+        .iter()
+        .zip(&system.positions)
+        .zip(&system.velocities)
+    {
+        writeln!(
+            out,
+            "{} {} {} {} {} {} {}",
+            element::symbol(z),
+            x.x,
+            x.y,
+            x.z,
+            v.x,
+            v.y,
+            v.z
+        )?;
+    }
+    Ok(())
+}
 
 /// Whether the path's extension is `.xyz` or `.extxyz`.
 pub fn is_xyz(path: &Path) -> bool {

@@ -89,14 +89,7 @@ impl ThermoLog {
             message: e.to_string(),
         };
         let existing = append && path.metadata().is_ok_and(|m| m.len() > 0);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(append)
-            .write(true)
-            .truncate(!append)
-            .open(path)
-            .map_err(error)?;
-        let mut file = BufWriter::new(file);
+        let mut file = crate::io::open_output(path, append).map_err(error)?;
         if !existing {
             writeln!(file, "{THERMO_HEADER}").map_err(error)?;
         }
