@@ -154,6 +154,18 @@ fn a_restart_with_another_input_is_refused() {
 
 #[test]
 fn sigint_ends_the_run_after_a_step_and_it_resumes_bit_for_bit() {
+    stop_and_resume("-INT");
+}
+
+#[test]
+fn sigterm_ends_the_run_after_a_step_and_it_resumes_bit_for_bit() {
+    stop_and_resume("-TERM");
+}
+
+/// Sends `signal` (a `kill` option) to a long run once it is under way: it ends after a step
+/// with status 1, a summary and a checkpoint, and resuming from that checkpoint gives the files
+/// of an uninterrupted run.
+fn stop_and_resume(signal: &str) {
     let text = argon_input("langevin").replace("checkpoint = \"run.ckpt\"\n", "");
     let (stopped, whole) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let start = text.find("steps = ").unwrap();
@@ -176,7 +188,7 @@ fn sigint_ends_the_run_after_a_step_and_it_resumes_bit_for_bit() {
     }
     let pid = child.id().to_string();
     assert!(std::process::Command::new("kill")
-        .args(["-INT", &pid])
+        .args([signal, &pid])
         .status()
         .unwrap()
         .success());
