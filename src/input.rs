@@ -295,6 +295,9 @@ pub struct OutputInput {
     /// Replace existing output files instead of moving them aside (default false).
     #[serde(default)]
     pub overwrite: bool,
+    /// Six more thermo columns: the pressure tensor, bar (default false).
+    #[serde(default)]
+    pub pressure_tensor: bool,
     /// Checkpoint file for `mlmd run --restart` (none by default).
     pub checkpoint: Option<PathBuf>,
     /// Steps between checkpoints; 0 (default): only at the end of the run.
@@ -311,6 +314,7 @@ impl Default for OutputInput {
             thermo: None,
             thermo_stride: default_thermo_stride(),
             overwrite: false,
+            pressure_tensor: false,
             checkpoint: None,
             checkpoint_stride: 0,
         }
@@ -950,7 +954,12 @@ impl Input {
         }
         let append = restart.is_some();
         if let Some(path) = &output.thermo {
-            let log = ThermoLog::open(&self.resolve(path), output.thermo_stride, append)?;
+            let log = ThermoLog::open(
+                &self.resolve(path),
+                output.thermo_stride,
+                append,
+                output.pressure_tensor,
+            )?;
             simulation.add_observer(Box::new(log));
         }
         if let Some(path) = &output.trajectory {

@@ -207,9 +207,59 @@ fn run_writes_thermo_trajectory_and_summary() {
     assert!(last[5].is_finite(), "conserved energy");
     assert!(last[6] > 50.0 && last[6] < 150.0, "temperature {}", last[6]);
     assert!(last[7].is_finite(), "pressure");
+    assert_eq!(last.len(), 10, "volume and density, no pressure tensor");
     let frames = read_structures(&dir.path().join("trajectory.extxyz")).unwrap();
     assert_eq!(frames.len(), 11);
     assert_eq!(frames[0].species.len(), 108);
+}
+
+/// Volume, density and (on request) the pressure tensor in the thermo log: the volume of the
+/// 15.78 Å cube, 108 argon masses over it, and a tensor whose trace / 3 is the pressure.
+#[test]
+fn thermo_log_has_volume_density_and_the_pressure_tensor_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = nvt_input_in(dir.path());
+    let text = std::fs::read_to_string(&input).unwrap();
+    std::fs::write(
+        &input,
+        text.replace("[output]\n", "[output]\npressure_tensor = true\n"),
+    )
+    .unwrap();
+    let output = mlmd(&["run", input.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let thermo = std::fs::read_to_string(dir.path().join("thermo.csv")).unwrap();
+    let lines: Vec<&str> = thermo.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "{}{}",
+            mlmd::observers::THERMO_HEADER,
+            mlmd::observers::PRESSURE_TENSOR_HEADER
+        )
+    );
+    let volume = 15.78f64.powi(3);
+    let density = 108.0 * 39.948 * 1.660_539_066_60 / volume;
+    for line in &lines[1..] {
+        let v: Vec<f64> = line.split(',').map(|x| x.parse().unwrap()).collect();
+        assert_eq!(v.len(), 16);
+        assert!((v[8] - volume).abs() < 1e-9 * volume, "volume {}", v[8]);
+        assert!(
+            (v[9] - density).abs() < 1e-9 * density,
+            "density {} vs {density}",
+            v[9]
+        );
+        let trace = (v[10] + v[11] + v[12]) / 3.0;
+        assert!(
+            (trace - v[7]).abs() < 1e-9 * v[7].abs().max(1.0),
+            "{trace} vs {}",
+            v[7]
+        );
+        assert!(v[10..].iter().all(|p| p.is_finite()));
+    }
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 mod thermo;
 
-pub use thermo::{Thermo, ThermoLog, THERMO_HEADER};
+pub use thermo::{Thermo, ThermoLog, PRESSURE_TENSOR_HEADER, THERMO_HEADER};
 
 use crate::error::Result;
 use crate::io::TrajectoryWriter;
