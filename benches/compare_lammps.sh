@@ -4,7 +4,10 @@
 # LAMMPS runs its classic bench/in.lj (tests/data/in.lj: 32,000 atoms, fcc at rho* = 0.8442,
 # rc = 2.5 sigma, skin 0.3 sigma, NVE, 100 steps) in reduced units; `mlmd bench` runs the same
 # system in metal units with argon's epsilon, sigma and mass. Debian's LAMMPS has no OpenMP
-# package, so its 2-core run uses 2 MPI ranks; mlmd uses 2 rayon threads.
+# package, so its 2-core run uses 2 MPI ranks; mlmd uses 2 rayon threads. LAMMPS runs twice:
+# with bench/in.lj's neighbor settings (rebuild every 20 steps, unchecked) and with
+# `neigh_modify every 1 check yes` (rebuild when an atom moved half the skin, as mlmd does); the
+# ratios are against each.
 #
 # Needs: apt-get install -y lammps   (binary `lmp`, with mpirun)
 # Usage: benches/compare_lammps.sh [steps]      (default 100)
@@ -17,13 +20,14 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 atoms=32000
 
-lammps_rate() { # cores -> atom-steps/s
-    local cores=$1 log="$work/lammps-$1.log"
+lammps_rate() { # cores every check -> atom-steps/s
+    local cores=$1 log="$work/lammps-$1-$2-$3.log"
+    local args=(-in tests/data/in.lj -var nsteps "$steps" -var every "$2" -var check "$3"
+        -log "$log" -screen none)
     if [ "$cores" = 1 ]; then
-        lmp -in tests/data/in.lj -var nsteps "$steps" -log "$log" -screen none
+        lmp "${args[@]}"
     else
-        mpirun --allow-run-as-root --oversubscribe -np "$cores" \
-            lmp -in tests/data/in.lj -var nsteps "$steps" -log "$log" -screen none
+        mpirun --allow-run-as-root --oversubscribe -np "$cores" lmp "${args[@]}"
     fi
     awk -v n="$atoms" -v s="$steps" '/^Loop time of/ { printf "%.6g", n * s / $4 }' "$log"
 }
@@ -33,10 +37,13 @@ mlmd_rate() { # threads -> atom-steps/s
         python3 -c 'import json, sys; print(json.load(sys.stdin)["atom_steps_per_s"])'
 }
 
-printf '%-6s %18s %18s %8s\n' cores "LAMMPS atom-step/s" "mlmd atom-step/s" ratio
+printf '%-6s %20s %8s %20s %8s %18s\n' cores "LAMMPS every 20 no" ratio \
+    "LAMMPS every 1 yes" ratio "mlmd atom-step/s"
 for cores in 1 2; do
-    lammps=$(lammps_rate "$cores")
+    fixed=$(lammps_rate "$cores" 20 no)
+    checked=$(lammps_rate "$cores" 1 yes)
     ours=$(mlmd_rate "$cores")
-    ratio=$(python3 -c "print(f'{$ours / $lammps:.3f}')")
-    printf '%-6s %18.4g %18.4g %8s\n' "$cores" "$lammps" "$ours" "$ratio"
+    ratios=$(python3 -c "print(f'{$ours / $fixed:.3f} {$ours / $checked:.3f}')")
+    printf '%-6s %20.4g %8s %20.4g %8s %18.4g\n' "$cores" "$fixed" "${ratios% *}" \
+        "$checked" "${ratios#* }" "$ours"
 done
