@@ -901,14 +901,31 @@ impl Input {
     pub fn minimize_section(&self) -> Result<&MinimizeInput> {
         let f = &self.file;
         let unused = [
-            ("[integrator]", f.integrator.is_some()),
-            ("[run]", f.run.is_some()),
-            ("[velocities]", f.velocities.is_some()),
+            (
+                "[integrator]",
+                f.integrator.is_some(),
+                "FIRE moves the atoms",
+            ),
+            (
+                "[run]",
+                f.run.is_some(),
+                "FIRE stops at minimize.fmax or minimize.max_steps",
+            ),
+            (
+                "[velocities]",
+                f.velocities.is_some(),
+                "FIRE starts from rest",
+            ),
+            (
+                "output.checkpoint",
+                f.output.checkpoint.is_some(),
+                "a relaxation has no restart",
+            ),
         ];
-        if let Some((name, _)) = unused.iter().find(|(_, present)| *present) {
+        if let Some((name, _, why)) = unused.iter().find(|(_, present, _)| *present) {
             return Err(self.error(format!(
-                "{name} is not used by `mlmd minimize` (FIRE moves the atoms, from rest): \
-                 remove it, or run MD with `mlmd run`"
+                "{name} is not used by `mlmd minimize` ({why}): remove it, or run MD with \
+                 `mlmd run`"
             )));
         }
         f.minimize

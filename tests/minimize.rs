@@ -126,7 +126,7 @@ fn a_relaxation_that_runs_out_of_steps_fails_and_keeps_its_result() {
 #[test]
 fn sections_of_the_other_command_are_refused() {
     let structure = data("fire/crystal.extxyz");
-    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let dirs: Vec<_> = (0..5).map(|_| tempfile::tempdir().unwrap()).collect();
     let cases = [
         (
             "minimize",
@@ -147,6 +147,16 @@ fn sections_of_the_other_command_are_refused() {
                 "\n[velocities]\ntemperature = 10.0\n",
             ),
             "[velocities] is not used by `mlmd minimize`",
+        ),
+        (
+            "minimize",
+            input(
+                dirs[4].path(),
+                &structure,
+                "fmax = 0.01",
+                "checkpoint = \"run.ckpt\"\n",
+            ),
+            "output.checkpoint is not used by `mlmd minimize`",
         ),
         (
             "run",
