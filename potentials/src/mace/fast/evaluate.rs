@@ -16,21 +16,23 @@ use rayon::prelude::*;
 
 /// `map(x)` for rows of `x`, in parallel.
 fn apply<T: Real>(map: &LinearMap<T>, x: &[T]) -> Vec<T> {
-    let rows = x.len() / map.dim_in().max(1);
-    let mut out = vec![T::zero(); rows * map.dim_out()];
-    rows_in_parallel(x, map.dim_in(), &mut out, map.dim_out(), |x, y| {
-        map.forward(x, y)
-    });
-    out
+    map_rows(x, map.dim_in(), map.dim_out(), |x, y| map.forward(x, y))
 }
 
 /// `mapᵀ(g)` for rows of `g`, in parallel.
 fn apply_transposed<T: Real>(map: &LinearMap<T>, g: &[T]) -> Vec<T> {
-    let rows = g.len() / map.dim_out().max(1);
-    let mut out = vec![T::zero(); rows * map.dim_in()];
-    rows_in_parallel(g, map.dim_out(), &mut out, map.dim_in(), |g, y| {
-        map.backward(g, y)
-    });
+    map_rows(g, map.dim_out(), map.dim_in(), |g, y| map.backward(g, y))
+}
+
+/// `f(row, out_row)` for each row of width `width_in` of `x`, into new rows of `width_out`.
+fn map_rows<T: Real>(
+    x: &[T],
+    width_in: usize,
+    width_out: usize,
+    f: impl Fn(&[T], &mut [T]) + Sync,
+) -> Vec<T> {
+    let mut out = vec![T::zero(); x.len() / width_in.max(1) * width_out];
+    rows_in_parallel(x, width_in, &mut out, width_out, f);
     out
 }
 
