@@ -10,6 +10,8 @@
    MACE-MP-0-medium-shaped model (benches/mace_torch_bench.py make, scripts/export_mace.py):
    µs/atom/step, peak host memory (mlmd's report) and peak GPU memory (nvidia-smi, sampled every
    0.1 s), on the GPU and, beside it, on the CPU path of the same machine.
+3. Threads: the CPU fast path on 1,000 atoms from one thread to all cores (`--scaling-only` runs
+   this part alone).
 Every run has a time limit so that the whole check fits its budget; a run that fails or runs out
 of time is reported and the check goes on. Exit status 1 when a parity check fails.
 """
@@ -215,12 +217,36 @@ def bench(mlmd, work, model, threads, cpu):
               f"{r['peak_memory_mib']:9.0f} {gpu.peak:8d}")
 
 
+def scaling(mlmd, work, model, cores):
+    """The CPU fast path on 1,000 atoms (f32) from one thread to all cores."""
+    print("== threads: CPU fast path, 1,000 atoms, float32")
+    print(f"{'threads':>7} {'steps/s':>9} {'us/atom/step':>13} {'speed-up':>9}")
+    structure = work / "si-scaling.extxyz"
+    diamond_si((5, 5, 5), structure)
+    path = work / "scaling.toml"
+    path.write_text(input_text(structure, model, "float32", "cpu", "fast", 3))
+    threads, first = 1, None
+    while threads <= cores:
+        ok, seconds, out, err = run([mlmd, "bench", "--input", str(path), "--steps", "3",
+                                     "--threads", str(threads)], 60)
+        if not ok:
+            print(f"{threads:7} FAILED ({seconds:.0f} s): {(err.strip().splitlines() or [''])[-1]}")
+        else:
+            r = json.loads(out)
+            first = first or r["steps_per_s"]
+            print(f"{threads:7} {r['steps_per_s']:9.3f} {1e6 / r['atom_steps_per_s']:13.1f} "
+                  f"{r['steps_per_s'] / first:9.2f}")
+        threads = threads * 2 if threads * 2 <= cores or threads == cores else cores
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mlmd", help="the mlmd binary, built with --features cuda")
     parser.add_argument("--model", help="MACE-MP-0-medium-shaped .safetensors for the speed part")
     parser.add_argument("--threads", type=int, default=16, help="threads of the CPU runs")
     parser.add_argument("--no-cpu", action="store_true", help="skip the CPU speed runs")
+    parser.add_argument("--scaling-only", action="store_true",
+                        help="only the CPU fast path's thread scaling (needs --model)")
     parser.add_argument("--budget", type=float, default=450, help="seconds for the whole check")
     args = parser.parse_args()
     DEADLINE[0] = time.time() + args.budget
@@ -231,9 +257,14 @@ def main():
     except OSError:
         print("nvidia-smi not found: no GPU memory figures")
     with tempfile.TemporaryDirectory() as tmp:
+        if args.scaling_only:
+            scaling(mlmd, Path(tmp), Path(args.model).resolve(), args.threads)
+            return
         failed = parity(mlmd, Path(tmp))
         if args.model:
             bench(mlmd, Path(tmp), Path(args.model).resolve(), args.threads, not args.no_cpu)
+            if not args.no_cpu:
+                scaling(mlmd, Path(tmp), Path(args.model).resolve(), args.threads)
     sys.exit(1 if failed else 0)
 
 
