@@ -704,27 +704,23 @@ impl Input {
             positive("minimize.maxstep", minimize.maxstep, "Å")?;
         }
         if let Some(integrator) = &f.integrator {
+            positive("integrator.timestep", integrator.timestep(), "fs")?;
             match integrator {
-                IntegratorInput::VelocityVerlet { timestep } => {
-                    positive("integrator.timestep", *timestep, "fs")?
-                }
+                IntegratorInput::VelocityVerlet { .. } => {}
                 IntegratorInput::Langevin {
-                    timestep,
                     temperature,
                     friction,
                     ..
                 } => {
-                    positive("integrator.timestep", *timestep, "fs")?;
                     non_negative("integrator.temperature", *temperature, "K")?;
                     non_negative("integrator.friction", *friction, "1/fs")?;
                 }
                 IntegratorInput::NoseHoover {
-                    timestep,
                     temperature,
                     damping,
                     chain,
+                    ..
                 } => {
-                    positive("integrator.timestep", *timestep, "fs")?;
                     positive("integrator.temperature", *temperature, "K")?;
                     positive("integrator.damping", *damping, "fs")?;
                     if !(1..=10).contains(chain) {
@@ -734,12 +730,10 @@ impl Input {
                     }
                 }
                 IntegratorInput::Csvr {
-                    timestep,
                     temperature,
                     damping,
                     ..
                 } => {
-                    positive("integrator.timestep", *timestep, "fs")?;
                     non_negative("integrator.temperature", *temperature, "K")?;
                     non_negative("integrator.damping", *damping, "fs")?;
                 }

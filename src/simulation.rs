@@ -241,11 +241,10 @@ impl Simulation {
     }
 
     fn degrees_of_freedom(&self) -> f64 {
-        let n = 3.0 * self.system.len() as f64;
-        if self.integrator.conserves_momentum() && self.system.len() > 1 {
-            n - 3.0
+        if self.integrator.conserves_momentum() {
+            mlmd_integrators::momentum_conserving_dof(self.system.len())
         } else {
-            n
+            3.0 * self.system.len() as f64
         }
     }
 

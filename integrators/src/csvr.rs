@@ -2,7 +2,7 @@
 //! 014101 (2007)): a canonical thermostat that acts on the total kinetic energy only.
 
 use crate::units::BOLTZMANN_EV_PER_K;
-use crate::{kinetic_energy, Integrator, MdState, VelocityVerlet};
+use crate::{kinetic_energy, momentum_conserving_dof, Integrator, MdState, VelocityVerlet};
 use rand::SeedableRng;
 use rand_distr::{ChiSquared, Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -73,12 +73,7 @@ impl Csvr {
 
     /// Rescales the velocities to a kinetic energy drawn by [`Csvr::resample`].
     fn thermalize(&mut self, state: &mut MdState<'_>) {
-        let n = state.masses.len();
-        let dof = if n > 1 {
-            3.0 * n as f64 - 3.0
-        } else {
-            3.0 * n as f64
-        };
+        let dof = momentum_conserving_dof(state.masses.len());
         let kinetic = kinetic_energy(state.masses, state.velocities);
         if kinetic <= 0.0 || dof <= 0.0 {
             return;

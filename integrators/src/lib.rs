@@ -22,7 +22,9 @@ pub use fire::{max_force, Fire};
 pub use langevin::Langevin;
 pub use nose_hoover::NoseHooverChain;
 pub use state::MdState;
-pub use velocities::{kinetic_energy, maxwell_boltzmann, remove_com_momentum};
+pub use velocities::{
+    kinetic_energy, maxwell_boltzmann, momentum_conserving_dof, remove_com_momentum,
+};
 pub use velocity_verlet::VelocityVerlet;
 
 /// A time integrator, split around the force evaluation.

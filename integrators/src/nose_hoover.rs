@@ -2,7 +2,7 @@
 //! Martyna, Tuckerman, Tobias & Klein (1996) and LAMMPS' `fix nvt`.
 
 use crate::units::BOLTZMANN_EV_PER_K;
-use crate::{kinetic_energy, Integrator, MdState, VelocityVerlet};
+use crate::{kinetic_energy, momentum_conserving_dof, Integrator, MdState, VelocityVerlet};
 use serde::{Deserialize, Serialize};
 
 /// Nosé–Hoover chain of `M` thermostats on the kinetic energy K of `N_f = 3N − 3` degrees of
@@ -85,12 +85,7 @@ impl NoseHooverChain {
 
     /// Half a timestep of the chain, scaling the velocities (LAMMPS' `nhc_temp_integrate`).
     fn half_step(&mut self, state: &mut MdState<'_>) {
-        let n = state.masses.len();
-        self.chain.dof = if n > 1 {
-            3.0 * n as f64 - 3.0
-        } else {
-            3.0 * n as f64
-        };
+        self.chain.dof = momentum_conserving_dof(state.masses.len());
         let length = self.chain.eta.len();
         let kinetic = kinetic_energy(state.masses, state.velocities);
         self.chain.eta_dotdot[0] = self.first_force(kinetic);

@@ -16,6 +16,15 @@ pub fn kinetic_energy(masses: &[f64], velocities: &[Vector3<f64>]) -> f64 {
             .sum::<f64>()
 }
 
+/// Degrees of freedom of `atoms` atoms whose total momentum is fixed: 3N − 3 (3 for one atom).
+pub fn momentum_conserving_dof(atoms: usize) -> f64 {
+    if atoms > 1 {
+        3.0 * atoms as f64 - 3.0
+    } else {
+        3.0 * atoms as f64
+    }
+}
+
 /// Removes the centre-of-mass velocity, so that the total momentum is zero.
 pub fn remove_com_momentum(masses: &[f64], velocities: &mut [Vector3<f64>]) {
     let total_mass: f64 = masses.iter().sum();

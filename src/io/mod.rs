@@ -50,14 +50,17 @@ fn open_trajectory(
     format: Option<&str>,
 ) -> Result<chemfiles::Trajectory, chemfiles::Error> {
     chemfiles::set_warning_callback(|_| {});
-    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if let Some(format) = format {
-        chemfiles::Trajectory::open_with_format(path, mode, format)
-    } else if extension.eq_ignore_ascii_case("extxyz") {
-        chemfiles::Trajectory::open_with_format(path, mode, "XYZ")
-    } else {
-        chemfiles::Trajectory::open(path, mode)
+    match chemfiles_format(path, format) {
+        Some(format) => chemfiles::Trajectory::open_with_format(path, mode, format),
+        None => chemfiles::Trajectory::open(path, mode),
     }
+}
+
+/// The chemfiles format to name for `path`: `format` if given, "XYZ" for `.extxyz` (an
+/// extension chemfiles does not know), else none (chemfiles goes by the extension).
+fn chemfiles_format<'a>(path: &std::path::Path, format: Option<&'a str>) -> Option<&'a str> {
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    format.or_else(|| extension.eq_ignore_ascii_case("extxyz").then_some("XYZ"))
 }
 
 /// Opens a text output for writing: created or truncated, or with `append` continued.

@@ -77,13 +77,9 @@ pub fn read_structures_as(
                 topology.display()
             )));
         }
-        let extended_xyz = topology
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("extxyz"));
-        let set = if extended_xyz {
-            trajectory.set_topology_with_format(topology, "XYZ")
-        } else {
-            trajectory.set_topology_file(topology)
+        let set = match super::chemfiles_format(topology, None) {
+            Some(format) => trajectory.set_topology_with_format(topology, format),
+            None => trajectory.set_topology_file(topology),
         };
         set.map_err(|e| {
             error(format!(
