@@ -36,6 +36,10 @@ pub struct Checkpoint {
     pub lattice: [[f64; 3]; 3],
     /// Positions at the last neighbor-list build, Å.
     pub neighbor_reference: Vec<[f64; 3]>,
+    /// The lattice at the last neighbor-list build, when a barostat has changed it since (absent:
+    /// `lattice`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neighbor_lattice: Option<[[f64; 3]; 3]>,
     /// The integrator's state ([`mlmd_integrators::Integrator::save_state`]).
     pub integrator: String,
 }
@@ -55,6 +59,11 @@ pub fn vectors(rows: &[[f64; 3]]) -> Vec<Vector3<f64>> {
 /// A matrix as rows.
 pub fn matrix_rows(m: &Matrix3<f64>) -> [[f64; 3]; 3] {
     [0, 1, 2].map(|i| [m[(i, 0)], m[(i, 1)], m[(i, 2)]])
+}
+
+/// A matrix from its rows.
+pub fn matrix(rows: &[[f64; 3]; 3]) -> Matrix3<f64> {
+    Matrix3::from_fn(|i, j| rows[i][j])
 }
 
 impl Checkpoint {

@@ -84,6 +84,17 @@ pub enum Error {
         /// Its element.
         element: &'static str,
     },
+    /// The barostat drove the cell somewhere unusable.
+    #[error(
+        "step {step}: the barostat made the cell unusable ({message}); the run stopped there \
+         (is the pressure damping too short, or the target pressure unreachable?)"
+    )]
+    CellCollapse {
+        /// The MD step.
+        step: u64,
+        /// What is wrong with the cell.
+        message: String,
+    },
 }
 
 /// An atom moved farther in one step than any sane trajectory does.

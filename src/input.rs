@@ -12,7 +12,8 @@ use crate::observers::{ThermoLog, TrajectoryObserver, THERMO_HEADER};
 use crate::simulation::{CheckpointPlan, Simulation};
 use crate::system::System;
 use mlmd_integrators::{
-    maxwell_boltzmann, Csvr, Integrator, Langevin, NoseHooverChain, VelocityVerlet,
+    maxwell_boltzmann, CRescale, Coupling, Csvr, Integrator, Langevin, Mtk, NoseHooverChain,
+    VelocityVerlet,
 };
 use mlmd_potentials::{
     mace, ComputeDevice, FloatType, LennardJones, LennardJonesPair, Pairwise, Potential,
@@ -32,6 +33,8 @@ pub struct InputFile {
     pub potential: PotentialInput,
     /// The integrator (MD runs; absent in a relaxation's input).
     pub integrator: Option<IntegratorInput>,
+    /// Constant pressure (MD runs in a periodic cell; absent: constant volume).
+    pub barostat: Option<BarostatInput>,
     /// Initial velocities (default: the structure file's, or zero).
     pub velocities: Option<VelocitiesInput>,
     /// Neighbor-list settings.
@@ -208,6 +211,16 @@ pub enum IntegratorInput {
 }
 
 impl IntegratorInput {
+    /// The target temperature of a thermostat, K.
+    fn temperature(&self) -> Option<f64> {
+        match *self {
+            Self::VelocityVerlet { .. } => None,
+            Self::Langevin { temperature, .. }
+            | Self::NoseHoover { temperature, .. }
+            | Self::Csvr { temperature, .. } => Some(temperature),
+        }
+    }
+
     /// The timestep, fs.
     pub fn timestep(&self) -> f64 {
         match *self {
@@ -215,6 +228,80 @@ impl IntegratorInput {
             | Self::Langevin { timestep, .. }
             | Self::NoseHoover { timestep, .. }
             | Self::Csvr { timestep, .. } => timestep,
+        }
+    }
+}
+
+/// `[barostat]`, chosen by `type`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum BarostatInput {
+    /// Martyna–Tobias–Klein with Nosé–Hoover chains (NPT; LAMMPS' `fix npt`), together with the
+    /// `nose-hoover` integrator, whose temperature, damping and chain length it shares.
+    Mtk {
+        /// Target pressure, bar.
+        pressure: f64,
+        /// Damping time τ_p, fs (LAMMPS' `Pdamp`; ~1000 timesteps).
+        damping: f64,
+        /// How the cell deforms (default isotropic).
+        #[serde(default)]
+        coupling: CouplingInput,
+    },
+    /// Stochastic cell rescaling (NPT; Bernetti–Bussi), around any thermostat.
+    CRescale {
+        /// Target pressure, bar.
+        pressure: f64,
+        /// Damping time τ_p, fs (~1000 timesteps).
+        damping: f64,
+        /// Isotropic (default) or anisotropic.
+        #[serde(default)]
+        coupling: CouplingInput,
+        /// Estimate of the isothermal compressibility β_T, 1/bar (default 4.5e-5, water's).
+        #[serde(default = "default_compressibility")]
+        compressibility: f64,
+        /// Seed of the random numbers (default 1).
+        #[serde(default = "default_seed")]
+        seed: u64,
+    },
+}
+
+impl BarostatInput {
+    /// Target pressure (bar) and damping time (fs).
+    fn pressure_and_damping(&self) -> (f64, f64) {
+        match *self {
+            Self::Mtk {
+                pressure, damping, ..
+            }
+            | Self::CRescale {
+                pressure, damping, ..
+            } => (pressure, damping),
+        }
+    }
+}
+
+fn default_compressibility() -> f64 {
+    4.5e-5
+}
+
+/// `barostat.coupling`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CouplingInput {
+    /// Uniform scaling (LAMMPS `iso`).
+    #[default]
+    Isotropic,
+    /// x, y, z lengths independently (LAMMPS `aniso`).
+    Anisotropic,
+    /// Every strain component, shear included (LAMMPS `tri`).
+    Triclinic,
+}
+
+impl From<CouplingInput> for Coupling {
+    fn from(c: CouplingInput) -> Self {
+        match c {
+            CouplingInput::Isotropic => Coupling::Isotropic,
+            CouplingInput::Anisotropic => Coupling::Anisotropic,
+            CouplingInput::Triclinic => Coupling::Triclinic,
         }
     }
 }
@@ -739,6 +826,9 @@ impl Input {
                 }
             }
         }
+        if let Some(barostat) = &f.barostat {
+            self.check_barostat(barostat)?;
+        }
         if let Some(velocities) = &f.velocities {
             non_negative("velocities.temperature", velocities.temperature, "K")?;
         }
@@ -759,6 +849,61 @@ impl Input {
         Ok(())
     }
 
+    /// Checks `[barostat]` and that the integrator suits it.
+    fn check_barostat(&self, barostat: &BarostatInput) -> Result<()> {
+        let (pressure, damping) = barostat.pressure_and_damping();
+        if !pressure.is_finite() {
+            return Err(self.error(format!(
+                "barostat.pressure must be a finite number of bar, got {pressure}"
+            )));
+        }
+        if !(damping.is_finite() && damping > 0.0) {
+            return Err(self.error(format!(
+                "barostat.damping must be positive, got {damping} fs"
+            )));
+        }
+        let integrator = self.file.integrator.as_ref();
+        match barostat {
+            BarostatInput::Mtk { .. } => {
+                if !matches!(integrator, None | Some(IntegratorInput::NoseHoover { .. })) {
+                    return Err(self.error(
+                        "barostat type \"mtk\" needs integrator type \"nose-hoover\" (MTK \
+                         thermostats particles and cell with Nosé–Hoover chains, as LAMMPS' fix \
+                         npt); \"c-rescale\" works with any thermostat"
+                            .into(),
+                    ));
+                }
+            }
+            BarostatInput::CRescale {
+                coupling,
+                compressibility,
+                ..
+            } => {
+                if matches!(coupling, CouplingInput::Triclinic) {
+                    return Err(self.error(
+                        "barostat type \"c-rescale\" couples \"isotropic\" or \"anisotropic\"; \
+                         use type \"mtk\" for \"triclinic\""
+                            .into(),
+                    ));
+                }
+                if !(compressibility.is_finite() && *compressibility > 0.0) {
+                    return Err(self.error(format!(
+                        "barostat.compressibility must be positive, got {compressibility} 1/bar"
+                    )));
+                }
+                if matches!(integrator, Some(IntegratorInput::VelocityVerlet { .. })) {
+                    return Err(self.error(
+                        "barostat type \"c-rescale\" needs a thermostat (integrator type \
+                         \"langevin\", \"nose-hoover\" or \"csvr\"): its noise is set by the \
+                         temperature"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Builds the potential of `[potential]`.
     pub fn potential(&self) -> Result<Box<dyn Potential>> {
         build_potential(&self.file.potential, &self.path)
@@ -770,6 +915,30 @@ impl Input {
         let Some(integrator) = &self.file.integrator else {
             return Box::new(VelocityVerlet::new(0.0));
         };
+        let thermostat = self.thermostat(integrator);
+        match (self.file.barostat.as_ref(), integrator.temperature()) {
+            (
+                Some(&BarostatInput::CRescale {
+                    pressure,
+                    damping,
+                    coupling,
+                    compressibility,
+                    seed,
+                }),
+                Some(temperature),
+            ) => Box::new(CRescale::new(
+                thermostat,
+                temperature,
+                (pressure, damping, compressibility),
+                matches!(coupling, CouplingInput::Anisotropic),
+                seed,
+            )),
+            _ => thermostat,
+        }
+    }
+
+    /// The `[integrator]` itself (MTK included, as it replaces the Nosé–Hoover chain).
+    fn thermostat(&self, integrator: &IntegratorInput) -> Box<dyn Integrator> {
         match *integrator {
             IntegratorInput::VelocityVerlet { timestep } => Box::new(VelocityVerlet::new(timestep)),
             IntegratorInput::Langevin {
@@ -783,7 +952,20 @@ impl Input {
                 temperature,
                 damping,
                 chain,
-            } => Box::new(NoseHooverChain::new(timestep, temperature, damping, chain)),
+            } => match self.file.barostat {
+                Some(BarostatInput::Mtk {
+                    pressure,
+                    damping: pressure_damping,
+                    coupling,
+                }) => Box::new(Mtk::new(
+                    timestep,
+                    (temperature, damping),
+                    (pressure, pressure_damping),
+                    coupling.into(),
+                    chain,
+                )),
+                _ => Box::new(NoseHooverChain::new(timestep, temperature, damping, chain)),
+            },
             IntegratorInput::Csvr {
                 timestep,
                 temperature,
@@ -911,6 +1093,11 @@ impl Input {
                 "FIRE starts from rest",
             ),
             (
+                "[barostat]",
+                f.barostat.is_some(),
+                "FIRE relaxes the atoms in a fixed cell",
+            ),
+            (
                 "output.checkpoint",
                 f.output.checkpoint.is_some(),
                 "a relaxation has no restart",
@@ -1017,8 +1204,16 @@ impl Input {
     /// The simulation of the input without its `[output]` files (for benchmarks).
     pub fn simulation_without_outputs(&self) -> Result<Simulation> {
         let neighbors = &self.file.neighbors;
+        let system = self.system()?;
+        if self.file.barostat.is_some() && !system.cell.is_fully_periodic() {
+            return Err(self.error(format!(
+                "[barostat] needs a cell periodic along a, b and c; the structure's periodicity \
+                 is {:?}",
+                system.cell.periodic()
+            )));
+        }
         Simulation::new(
-            self.system()?,
+            system,
             self.potential()?,
             self.integrator(),
             neighbors.method,

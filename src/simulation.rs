@@ -3,6 +3,7 @@
 mod minimize;
 pub use minimize::MinimizeSummary;
 
+use crate::cell::Cell;
 use crate::checkpoint::{self, Checkpoint};
 use crate::element;
 use crate::error::{Error, Result, Runaway, MIN_STEP_LIMIT};
@@ -12,7 +13,7 @@ use crate::system::System;
 use crate::units::ns_per_day;
 use mlmd_integrators::{Integrator, MdState};
 use mlmd_potentials::{AtomicGraph, Evaluation, Potential, Request};
-use nalgebra::Vector3;
+use nalgebra::{Matrix3, Vector3};
 use std::time::{Duration, Instant};
 
 /// Wall time spent in each stage of the loop.
@@ -119,6 +120,8 @@ pub struct Simulation {
     neighbors: VerletList,
     observers: Vec<Box<dyn Observer>>,
     forces: Vec<Vector3<f64>>,
+    /// The virial at the current positions when the integrator needs it, eV.
+    virial: Option<Matrix3<f64>>,
     step: u64,
     timings: StepTimings,
     checkpoints: Option<CheckpointPlan>,
@@ -144,6 +147,7 @@ impl Simulation {
             neighbors: VerletList::new(method, cutoff, skin),
             observers: Vec::new(),
             forces: Vec::new(),
+            virial: None,
             step: 0,
             timings: StepTimings::default(),
             checkpoints: None,
@@ -183,6 +187,8 @@ impl Simulation {
             velocities: checkpoint::rows(&self.system.velocities),
             lattice: checkpoint::matrix_rows(self.system.cell.lattice()),
             neighbor_reference: checkpoint::rows(self.neighbors.reference()),
+            neighbor_lattice: Some(checkpoint::matrix_rows(self.neighbors.lattice()))
+                .filter(|l| *l != checkpoint::matrix_rows(self.system.cell.lattice())),
             integrator: self.integrator.save_state(),
         }
     }
@@ -198,11 +204,23 @@ impl Simulation {
                 self.system.len()
             )));
         }
+        let periodic = self.system.cell.periodic();
+        let cell = |rows: &[[f64; 3]; 3]| {
+            Cell::new(checkpoint::matrix(rows), periodic)
+                .map_err(|e| refuse(format!("the checkpoint's cell is unusable: {e}")))
+        };
         if checkpoint.lattice != checkpoint::matrix_rows(self.system.cell.lattice()) {
-            return Err(refuse(
-                "the checkpoint's cell differs from the input's".into(),
-            ));
+            if !self.integrator.changes_cell() {
+                return Err(refuse(
+                    "the checkpoint's cell differs from the input's".into(),
+                ));
+            }
+            self.system.cell = cell(&checkpoint.lattice)?;
         }
+        let build_cell = match &checkpoint.neighbor_lattice {
+            Some(rows) => cell(rows)?,
+            None => self.system.cell.clone(),
+        };
         self.system.positions = checkpoint::vectors(&checkpoint.positions);
         self.system.velocities = checkpoint::vectors(&checkpoint.velocities);
         self.step = checkpoint.step;
@@ -211,10 +229,10 @@ impl Simulation {
             .map_err(refuse)?;
         self.neighbors.restore(
             checkpoint::vectors(&checkpoint.neighbor_reference),
-            &self.system.cell,
+            &build_cell,
         );
         let evaluation = self.compute(self.request())?;
-        self.forces = evaluation.forces;
+        self.keep(&evaluation);
         Ok(())
     }
 
@@ -352,7 +370,7 @@ impl Simulation {
             evaluation.energy,
             evaluation.virial.as_ref(),
             self.degrees_of_freedom(),
-            self.integrator.reservoir_energy(),
+            self.integrator.reservoir_energy(self.system.cell.volume()),
         );
         let step = self.step;
         for observer in self
@@ -369,8 +387,14 @@ impl Simulation {
     fn request(&self) -> Request {
         Request {
             forces: true,
-            virial: self.wants_virial(),
+            virial: self.wants_virial() || self.integrator.needs_virial(),
         }
+    }
+
+    /// Keeps what the integrator needs of an evaluation: forces, and the virial for a barostat.
+    fn keep(&mut self, evaluation: &Evaluation) {
+        self.forces.clone_from(&evaluation.forces);
+        self.virial = evaluation.virial;
     }
 
     /// Runs `steps` MD steps. Before the first step ever, computes the forces and writes step 0.
@@ -381,7 +405,7 @@ impl Simulation {
         self.timings = StepTimings::default();
         if self.forces.is_empty() {
             let evaluation = self.compute(self.request())?;
-            self.forces = evaluation.forces.clone();
+            self.keep(&evaluation);
             self.observe(&evaluation)?;
         }
         let mut before = self.system.positions.clone();
@@ -392,11 +416,11 @@ impl Simulation {
             }
             self.step += 1;
             before.copy_from_slice(&self.system.positions);
-            self.integrate(|integrator, state| integrator.initial_integrate(state));
+            self.integrate(|integrator, state| integrator.initial_integrate(state))?;
             self.check_motion(&before)?;
             let evaluation = self.compute(self.request())?;
-            self.forces.copy_from_slice(&evaluation.forces);
-            self.integrate(|integrator, state| integrator.final_integrate(state));
+            self.keep(&evaluation);
+            self.integrate(|integrator, state| integrator.final_integrate(state))?;
             self.check_vectors("velocity", &self.system.velocities)?;
             self.observe(&evaluation)?;
             let stride = self.checkpoints.as_ref().map_or(0, |p| p.stride);
@@ -415,17 +439,30 @@ impl Simulation {
         })
     }
 
-    /// Runs one half of the integrator's step on the current state.
-    fn integrate(&mut self, half: fn(&mut dyn Integrator, MdState<'_>)) {
+    /// Runs one half of the integrator's step on the current state; a barostat's new cell
+    /// replaces the system's.
+    fn integrate(&mut self, half: fn(&mut dyn Integrator, MdState<'_>)) -> Result<()> {
         let start = Instant::now();
+        let mut lattice = *self.system.cell.lattice();
         let state = MdState {
             positions: &mut self.system.positions,
             velocities: &mut self.system.velocities,
             forces: &self.forces,
             masses: &self.system.masses,
+            cell: &mut lattice,
+            virial: self.virial.as_ref(),
         };
         half(self.integrator.as_mut(), state);
+        if lattice != *self.system.cell.lattice() {
+            self.system.cell = Cell::new(lattice, self.system.cell.periodic()).map_err(|e| {
+                Error::CellCollapse {
+                    step: self.step,
+                    message: e.to_string(),
+                }
+            })?;
+        }
         self.timings.integration += start.elapsed();
+        Ok(())
     }
 
     /// The thermodynamic state at the current step (evaluates the potential with the virial).
@@ -437,7 +474,7 @@ impl Simulation {
             evaluation.energy,
             evaluation.virial.as_ref(),
             self.degrees_of_freedom(),
-            self.integrator.reservoir_energy(),
+            self.integrator.reservoir_energy(self.system.cell.volume()),
         ))
     }
 }

@@ -106,6 +106,26 @@ fn a_restarted_run_equals_the_uninterrupted_one_byte_for_byte() {
             40,
             20,
         ),
+        (
+            "MTK",
+            argon_input(
+                "type = \"nose-hoover\"\ntimestep = 2.0\ntemperature = 94.0\ndamping = 100.0\n\n\
+                 [barostat]\ntype = \"mtk\"\npressure = 5000.0\ndamping = 200.0\n\
+                 coupling = \"triclinic\"",
+            ),
+            40,
+            20,
+        ),
+        (
+            "C-rescale",
+            argon_input(
+                "type = \"csvr\"\ntimestep = 2.0\ntemperature = 94.0\ndamping = 100.0\n\n\
+                 [barostat]\ntype = \"c-rescale\"\npressure = 5000.0\ndamping = 200.0\n\
+                 coupling = \"anisotropic\"\ncompressibility = 1e-4",
+            ),
+            40,
+            20,
+        ),
         ("MACE", mace_input(), 10, 5),
     ];
     for (label, text, total, half) in cases {

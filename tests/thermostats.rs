@@ -17,50 +17,24 @@ const TARGET: f64 = 94.0;
 fn run_argon(dir: &Path, integrator: &str, steps: u64, skip: usize) -> Vec<Vec<f64>> {
     let structure =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/argon-nvt/argon-fcc-864.extxyz");
-    let input = dir.join("input.toml");
-    std::fs::write(
-        &input,
-        format!(
-            "[structure]\nfile = \"{}\"\n\n[potential]\ntype = \"lennard-jones\"\ncutoff = 8.5125\n\
-             shift = true\n[[potential.pairs]]\nelements = [\"Ar\", \"Ar\"]\nepsilon = 0.0103236\n\
-             sigma = 3.405\n\n[integrator]\n{integrator}\ntimestep = 2.0\ntemperature = {TARGET}\n\n\
-             [velocities]\ntemperature = {TARGET}\nseed = 42\n\n[neighbors]\nskin = 1.0\n\n\
-             [run]\nsteps = {steps}\n\n[output]\nthermo = \"thermo.csv\"\nthermo_stride = 1\n",
-            structure.display()
-        ),
-    )
-    .unwrap();
-    let output = common::mlmd(&["run", input.to_str().unwrap()]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let input = format!(
+        "[structure]\nfile = \"{}\"\n\n[potential]\ntype = \"lennard-jones\"\ncutoff = 8.5125\n\
+         shift = true\n[[potential.pairs]]\nelements = [\"Ar\", \"Ar\"]\nepsilon = 0.0103236\n\
+         sigma = 3.405\n\n[integrator]\n{integrator}\ntimestep = 2.0\ntemperature = {TARGET}\n\n\
+         [velocities]\ntemperature = {TARGET}\nseed = 42\n\n[neighbors]\nskin = 1.0\n\n\
+         [run]\nsteps = {steps}\n\n[output]\nthermo = \"thermo.csv\"\nthermo_stride = 1\n",
+        structure.display()
     );
-    let thermo = std::fs::read_to_string(dir.join("thermo.csv")).unwrap();
-    thermo
-        .lines()
-        .skip(1 + skip)
-        .map(|l| {
-            l.split(',')
-                .map(|v| v.parse().unwrap_or(f64::NAN))
-                .collect()
-        })
-        .collect()
-}
-
-/// Mean and variance of column `c`.
-fn moments(rows: &[Vec<f64>], c: usize) -> (f64, f64) {
-    let n = rows.len() as f64;
-    let mean = rows.iter().map(|r| r[c]).sum::<f64>() / n;
-    let variance = rows.iter().map(|r| (r[c] - mean).powi(2)).sum::<f64>() / n;
-    (mean, variance)
+    let mut rows = common::run_thermo(dir, &input, &[]);
+    rows.drain(..skip);
+    rows
 }
 
 /// Checks ⟨T⟩ and Var(K) against the canonical values and the conserved quantity's drift;
 /// returns Var(K) over its canonical value.
 fn check_canonical(name: &str, rows: &[Vec<f64>], variance_tolerance: f64) -> f64 {
-    let (temperature, _) = moments(rows, 6);
-    let (_, variance) = moments(rows, 3);
+    let (temperature, _) = common::moments(rows, 6);
+    let (_, variance) = common::moments(rows, 3);
     let kt = BOLTZMANN_EV_PER_K * TARGET;
     let canonical = 0.5 * (3.0 * ATOMS - 3.0) * kt * kt;
     let ratio = variance / canonical;

@@ -77,7 +77,7 @@ impl Integrator for Langevin {
         false
     }
 
-    fn reservoir_energy(&self) -> f64 {
+    fn reservoir_energy(&self, _volume: f64) -> f64 {
         -self.state.heat
     }
 
@@ -106,6 +106,7 @@ mod tests {
         let mut positions = vec![Vector3::zeros(); n];
         let mut velocities = vec![Vector3::zeros(); n];
         let mut forces = vec![Vector3::zeros(); n];
+        let mut cell = nalgebra::Matrix3::zeros();
         let mut langevin = Langevin::new(1.0, temperature, 0.05, 11);
         let (mut x2, mut v2, mut samples) = (0.0, 0.0, 0.0);
         for step in 0..6000 {
@@ -114,6 +115,8 @@ mod tests {
                 velocities: &mut velocities,
                 forces: &forces,
                 masses: &masses,
+                cell: &mut cell,
+                virial: None,
             });
             forces
                 .iter_mut()
@@ -124,6 +127,8 @@ mod tests {
                 velocities: &mut velocities,
                 forces: &forces,
                 masses: &masses,
+                cell: &mut cell,
+                virial: None,
             });
             if step >= 1000 && step % 10 == 0 {
                 x2 += positions.iter().map(|x| x.norm_squared()).sum::<f64>();

@@ -1,14 +1,17 @@
 //! Integrators for mlmd: they move atoms given forces, in metal units with fs
 //! (Å, eV, fs, amu, K): velocity Verlet (NVE), Langevin BAOAB, Nosé–Hoover chains and CSVR
-//! (NVT); and FIRE, which relaxes structures.
+//! (NVT); MTK and C-rescale (NPT); and FIRE, which relaxes structures.
 //!
 //! An integrator splits a step around the force evaluation, as LAMMPS' fixes do:
 //! [`Integrator::initial_integrate`] runs before the forces at t + dt are known and
 //! [`Integrator::final_integrate`] after.
 
+mod c_rescale;
+mod chain;
 mod csvr;
 mod fire;
 mod langevin;
+mod mtk;
 mod nose_hoover;
 mod state;
 #[cfg(test)]
@@ -17,13 +20,15 @@ pub mod units;
 mod velocities;
 mod velocity_verlet;
 
+pub use c_rescale::CRescale;
 pub use csvr::Csvr;
 pub use fire::{max_force, Fire};
 pub use langevin::Langevin;
+pub use mtk::{Coupling, Mtk};
 pub use nose_hoover::NoseHooverChain;
 pub use state::MdState;
 pub use velocities::{
-    kinetic_energy, maxwell_boltzmann, momentum_conserving_dof, remove_com_momentum,
+    kinetic_energy, kinetic_tensor, maxwell_boltzmann, momentum_conserving_dof, remove_com_momentum,
 };
 pub use velocity_verlet::VelocityVerlet;
 
@@ -45,8 +50,21 @@ pub trait Integrator: Send {
     /// The energy held by the integrator's thermostat (its chain's kinetic and potential
     /// energy) or exchanged with its bath (minus the heat it put in), eV: the conserved
     /// quantity of the run is `E_kin + E_pot + reservoir_energy()`. Zero for NVE.
-    fn reservoir_energy(&self) -> f64 {
+    ///
+    /// `volume` is the cell's volume, Å³ (a barostat adds `P_ext V`).
+    fn reservoir_energy(&self, volume: f64) -> f64 {
+        let _ = volume;
         0.0
+    }
+
+    /// Whether the integrator needs the virial at every step ([`MdState::virial`]): a barostat.
+    fn needs_virial(&self) -> bool {
+        false
+    }
+
+    /// Whether the integrator changes the cell ([`MdState::cell`]): a barostat.
+    fn changes_cell(&self) -> bool {
+        false
     }
 
     /// The state the integrator carries between steps beyond its settings (random-number

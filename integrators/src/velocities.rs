@@ -1,7 +1,7 @@
 //! Initial velocities and kinetic energy.
 
 use crate::units::{AMU_A2_PER_FS2_IN_EV, BOLTZMANN_EV_PER_K};
-use nalgebra::Vector3;
+use nalgebra::{Matrix3, Vector3};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -14,6 +14,15 @@ pub fn kinetic_energy(masses: &[f64], velocities: &[Vector3<f64>]) -> f64 {
             .zip(velocities)
             .map(|(m, v)| m * v.norm_squared())
             .sum::<f64>()
+}
+
+/// Kinetic tensor `Σ m v ⊗ v`, eV (its trace is twice the kinetic energy).
+pub fn kinetic_tensor(masses: &[f64], velocities: &[Vector3<f64>]) -> Matrix3<f64> {
+    masses
+        .iter()
+        .zip(velocities)
+        .map(|(m, v)| v * v.transpose() * (m * AMU_A2_PER_FS2_IN_EV))
+        .sum()
 }
 
 /// Degrees of freedom of `atoms` atoms whose total momentum is fixed: 3N − 3 (3 for one atom).

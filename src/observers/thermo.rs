@@ -3,7 +3,7 @@
 use super::Observer;
 use crate::error::{Error, Result};
 use crate::system::System;
-use crate::units::{AMU_A2_PER_FS2_IN_EV, BOLTZMANN_EV_PER_K, EV_PER_A3_IN_BAR};
+use crate::units::{BOLTZMANN_EV_PER_K, EV_PER_A3_IN_BAR};
 use nalgebra::Matrix3;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -55,9 +55,10 @@ impl Thermo {
         };
         let volume =
             Some(system.cell.volume()).filter(|&v| system.cell.is_fully_periodic() && v > 0.0);
-        let pressure_tensor = virial
-            .zip(volume)
-            .map(|(w, v)| (kinetic_tensor(system) + w) / v * EV_PER_A3_IN_BAR);
+        let pressure_tensor = virial.zip(volume).map(|(w, v)| {
+            (mlmd_integrators::kinetic_tensor(&system.masses, &system.velocities) + w) / v
+                * EV_PER_A3_IN_BAR
+        });
         Self {
             time,
             potential,
@@ -76,16 +77,6 @@ impl Thermo {
     pub fn total(&self) -> f64 {
         self.potential + self.kinetic
     }
-}
-
-/// Σ m v ⊗ v, eV (its trace is twice the kinetic energy).
-fn kinetic_tensor(system: &System) -> Matrix3<f64> {
-    system
-        .masses
-        .iter()
-        .zip(&system.velocities)
-        .map(|(m, v)| v * v.transpose() * (m * AMU_A2_PER_FS2_IN_EV))
-        .sum()
 }
 
 /// The thermo log: CSV with step, time (fs), potential, kinetic, total and conserved energy

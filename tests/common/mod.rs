@@ -151,3 +151,36 @@ pub fn assert_voigt_stress(stress: &Matrix3<f64>, voigt: &Value, tolerance: f64,
         "{label}: asymmetric stress"
     );
 }
+
+/// Writes `input` to `dir/input.toml`, runs `mlmd run` on it (with `extra` arguments) and
+/// returns the rows of its thermo log `dir/thermo.csv`, header dropped (empty fields as NaN).
+pub fn run_thermo(dir: &Path, input: &str, extra: &[&str]) -> Vec<Vec<f64>> {
+    let path = dir.join("input.toml");
+    std::fs::write(&path, input).unwrap();
+    let mut args = vec!["run", path.to_str().unwrap()];
+    args.extend(extra);
+    let output = mlmd(&args);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let thermo = std::fs::read_to_string(dir.join("thermo.csv")).unwrap();
+    thermo
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split(',')
+                .map(|v| v.parse().unwrap_or(f64::NAN))
+                .collect()
+        })
+        .collect()
+}
+
+/// Mean and variance of column `c`.
+pub fn moments(rows: &[Vec<f64>], c: usize) -> (f64, f64) {
+    let n = rows.len() as f64;
+    let mean = rows.iter().map(|r| r[c]).sum::<f64>() / n;
+    let variance = rows.iter().map(|r| (r[c] - mean).powi(2)).sum::<f64>() / n;
+    (mean, variance)
+}
