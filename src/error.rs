@@ -84,10 +84,10 @@ pub enum Error {
         /// Its element.
         element: &'static str,
     },
-    /// The barostat drove the cell somewhere unusable.
+    /// A barostat or a cell relaxation drove the cell somewhere unusable.
     #[error(
-        "step {step}: the barostat made the cell unusable ({message}); the run stopped there \
-         (is the pressure damping too short, or the target pressure unreachable?)"
+        "step {step}: the cell became unusable ({message}); the run stopped there (is the \
+         barostat's damping too short, or the target pressure unreachable?)"
     )]
     CellCollapse {
         /// The MD step.

@@ -361,6 +361,18 @@ pub struct MinimizeInput {
     pub maxstep: f64,
     /// The relaxed structure, any format chemfiles writes (relative to the input file).
     pub output: Option<PathBuf>,
+    /// Relax the cell with the positions (default false; needs a periodic cell).
+    #[serde(default)]
+    pub relax_cell: bool,
+    /// Target pressure of a cell relaxation, bar (default 0; only with `relax_cell`).
+    pub pressure: Option<f64>,
+}
+
+impl MinimizeInput {
+    /// The pressure (bar) to relax the cell at, if the cell is relaxed.
+    pub fn cell_pressure(&self) -> Option<f64> {
+        self.relax_cell.then(|| self.pressure.unwrap_or(0.0))
+    }
 }
 
 /// `[output]`.
@@ -789,6 +801,21 @@ impl Input {
         if let Some(minimize) = &f.minimize {
             positive("minimize.fmax", minimize.fmax, "eV/Å")?;
             positive("minimize.maxstep", minimize.maxstep, "Å")?;
+            match minimize.pressure {
+                Some(_) if !minimize.relax_cell => {
+                    return Err(self.error(
+                        "minimize.pressure applies to a cell relaxation: set minimize.relax_cell \
+                         = true, or remove it"
+                            .into(),
+                    ))
+                }
+                Some(p) if !p.is_finite() => {
+                    return Err(self.error(format!(
+                        "minimize.pressure must be a finite number of bar, got {p}"
+                    )))
+                }
+                _ => {}
+            }
         }
         if let Some(integrator) = &f.integrator {
             positive("integrator.timestep", integrator.timestep(), "fs")?;
@@ -1095,7 +1122,7 @@ impl Input {
             (
                 "[barostat]",
                 f.barostat.is_some(),
-                "FIRE relaxes the atoms in a fixed cell",
+                "minimize.relax_cell and minimize.pressure relax the cell",
             ),
             (
                 "output.checkpoint",
@@ -1205,12 +1232,18 @@ impl Input {
     pub fn simulation_without_outputs(&self) -> Result<Simulation> {
         let neighbors = &self.file.neighbors;
         let system = self.system()?;
-        if self.file.barostat.is_some() && !system.cell.is_fully_periodic() {
-            return Err(self.error(format!(
-                "[barostat] needs a cell periodic along a, b and c; the structure's periodicity \
-                 is {:?}",
-                system.cell.periodic()
-            )));
+        let relax_cell = self.file.minimize.as_ref().is_some_and(|m| m.relax_cell);
+        for (what, present) in [
+            ("[barostat]", self.file.barostat.is_some()),
+            ("minimize.relax_cell", relax_cell),
+        ] {
+            if present && !system.cell.is_fully_periodic() {
+                return Err(self.error(format!(
+                    "{what} needs a cell periodic along a, b and c; the structure's periodicity \
+                     is {:?}",
+                    system.cell.periodic()
+                )));
+            }
         }
         Simulation::new(
             system,

@@ -210,8 +210,11 @@ fn minimize(input: PathBuf, threads: Option<usize>) -> Result<(), String> {
     let section = input.minimize_section().map_err(|e| e.to_string())?.clone();
     let mut simulation = input.simulation().map_err(|e| e.to_string())?;
     stop_on_signals(&mut simulation)?;
+    let cell = section
+        .cell_pressure()
+        .map_or(String::new(), |p| format!(" and the cell at {p} bar"));
     eprintln!(
-        "mlmd: relaxing {} atoms with FIRE to a largest force of {} eV/Å (at most {} steps)",
+        "mlmd: relaxing {} atoms{cell} with FIRE to a largest force of {} eV/Å (at most {} steps)",
         simulation.system.len(),
         section.fmax,
         section.max_steps
@@ -223,7 +226,12 @@ fn minimize(input: PathBuf, threads: Option<usize>) -> Result<(), String> {
         }
     };
     let summary = simulation
-        .minimize(&mut fire, section.fmax, section.max_steps, &mut progress)
+        .minimize(
+            &mut fire,
+            (section.fmax, section.max_steps),
+            section.cell_pressure(),
+            &mut progress,
+        )
         .map_err(|e| e.to_string())?;
     print!("{summary}");
     if let Some(path) = &section.output {

@@ -187,3 +187,118 @@ fn sections_of_the_other_command_are_refused() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("needs a [minimize] section"), "{stderr}");
 }
+
+/// An fcc argon crystal (4×4×4 cells, 256 atoms) in a cell 3 % too large and sheared by 2 %,
+/// relaxed with the cell free (unshifted pairs, so that the energy is the lattice sum's):
+/// at 0 bar it reaches the lattice constant that minimises the energy with this cutoff, and
+/// at 10 kbar the one where the pressure is 10 kbar, both computed independently
+/// (`tests/data/fire/make_lattice_constant.py`), to 1e-4 Å (5e-6 Å seen at fmax 1e-6), with a
+/// cubic, unrotated cell and the reference energy per atom.
+#[test]
+fn fire_with_the_cell_free_reaches_the_lattice_constant() {
+    let reference = fixture("fire/lj_lattice_constant.json");
+    let (n, a) = (4, 5.276_399_659 * 1.03);
+    let edge = a * n as f64;
+    let shear = 0.02 * edge;
+    let basis = [
+        [0.0, 0.0, 0.0],
+        [0.5, 0.5, 0.0],
+        [0.5, 0.0, 0.5],
+        [0.0, 0.5, 0.5],
+    ];
+    let mut text = format!(
+        "{}\nLattice=\"{edge} 0 0 {shear} {edge} 0 0 0 {edge}\" Properties=species:S:1:pos:R:3 \
+         pbc=\"T T T\"\n",
+        4 * n * n * n
+    );
+    for cell in 0..n * n * n {
+        for b in basis {
+            let s = [
+                ((cell / (n * n)) as f64 + b[0]) / n as f64,
+                ((cell / n % n) as f64 + b[1]) / n as f64,
+                ((cell % n) as f64 + b[2]) / n as f64,
+            ];
+            let x = s[0] * edge + s[1] * shear;
+            text += &format!("Ar {x} {} {}\n", s[1] * edge, s[2] * edge);
+        }
+    }
+    for pressure in ["0", "10000"] {
+        let dir = tempfile::tempdir().unwrap();
+        let structure = dir.path().join("strained.extxyz");
+        std::fs::write(&structure, &text).unwrap();
+        let path = input(
+            dir.path(),
+            &structure,
+            &format!(
+                "fmax = 1e-6\nrelax_cell = true\npressure = {pressure}\n\
+                 output = \"relaxed.extxyz\""
+            ),
+            "",
+        );
+        std::fs::write(
+            &path,
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .replace("shift = true", "shift = false"),
+        )
+        .unwrap();
+        let output = mlmd(&["minimize", path.to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout} {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // Read as text: chemfiles 0.10 refuses cells within 1e-3° of orthorhombic that are not
+        // diagonal, as this one is to 1e-4 Å (the residual shear at fmax).
+        let relaxed = std::fs::read_to_string(dir.path().join("relaxed.extxyz")).unwrap();
+        let numbers: Vec<f64> = relaxed
+            .split("Lattice=\"")
+            .nth(1)
+            .and_then(|l| l.split('"').next())
+            .unwrap()
+            .split_whitespace()
+            .map(|x| x.parse().unwrap())
+            .collect();
+        let lattice = Matrix3::from_row_slice(&numbers);
+        let expected = reference[pressure]["lattice_constant_A"].as_f64().unwrap();
+        let rows: Vec<f64> = (0..3).map(|k| lattice.row(k).norm() / n as f64).collect();
+        let product = |i: usize, j: usize| lattice.row(i).dot(&lattice.row(j)) / edge.powi(2);
+        eprintln!(
+            "{pressure} bar: lattice constants {rows:?} Å (reference {expected:.6}), {stdout}"
+        );
+        for a in rows {
+            assert!(
+                (a - expected).abs() < 1e-4,
+                "{pressure} bar: a = {a}, not {expected}"
+            );
+        }
+        for (i, j) in [(0, 1), (0, 2), (1, 2)] {
+            assert!(
+                product(i, j).abs() < 1e-5,
+                "{pressure} bar: the cell is not cubic: {lattice}"
+            );
+        }
+        for (i, j) in [(0, 1), (0, 2), (1, 2)] {
+            assert_eq!(
+                lattice[(i, j)],
+                0.0,
+                "{pressure} bar: the cell rotated: {lattice}"
+            );
+        }
+        let energy: f64 = stdout
+            .split("energy ")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .and_then(|s| s.parse().ok())
+            .unwrap();
+        let per_atom = reference[pressure]["energy_per_atom_eV"].as_f64().unwrap();
+        // At 0 bar the energy is stationary in a; at 10 kbar it moves by P dV.
+        let tolerance = if pressure == "0" { 1e-9 } else { 1e-6 };
+        assert!(
+            (energy / 256.0 - per_atom).abs() < tolerance,
+            "{pressure} bar: {} eV/atom, reference {per_atom}",
+            energy / 256.0
+        );
+    }
+}

@@ -7,6 +7,7 @@
 //! [`Integrator::final_integrate`] after.
 
 mod c_rescale;
+mod cell_filter;
 mod chain;
 mod csvr;
 mod fire;
@@ -21,10 +22,12 @@ mod velocities;
 mod velocity_verlet;
 
 pub use c_rescale::CRescale;
+pub use cell_filter::CellFilter;
 pub use csvr::Csvr;
 pub use fire::{max_force, Fire};
 pub use langevin::Langevin;
 pub use mtk::{Coupling, Mtk};
+use nalgebra::Matrix3;
 pub use nose_hoover::NoseHooverChain;
 pub use state::MdState;
 pub use velocities::{
@@ -80,6 +83,15 @@ pub trait Integrator: Send {
         } else {
             Err("this integrator keeps no state, but the checkpoint holds one".into())
         }
+    }
+}
+
+/// The matrix exponential (exact per component for a diagonal matrix, Padé otherwise).
+pub(crate) fn exp_matrix(a: &Matrix3<f64>) -> Matrix3<f64> {
+    if *a == Matrix3::from_diagonal(&a.diagonal()) {
+        Matrix3::from_diagonal(&a.diagonal().map(f64::exp))
+    } else {
+        a.exp()
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::chain::{Bath, Chain};
 use crate::units::{BOLTZMANN_EV_PER_K, EV_PER_A3_IN_BAR};
-use crate::{drift, MdState};
+use crate::{drift, exp_matrix, MdState};
 use crate::{half_kick, kinetic_energy, kinetic_tensor, momentum_conserving_dof, Integrator};
 use nalgebra::{Matrix3, Vector3};
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,10 @@ pub enum Coupling {
     Isotropic,
     /// The x, y and z lengths scale independently (LAMMPS `aniso`).
     Anisotropic,
-    /// Every strain component, shear included: the shape relaxes too (LAMMPS `tri`).
+    /// Every strain component, shear included: the shape relaxes too (LAMMPS `tri`). The
+    /// strain rate is upper triangular (x' = ε̇ x acts on column vectors), so that a cell whose
+    /// lattice vectors (rows) form a lower-triangular matrix — a along x, b in the xy plane, as
+    /// LAMMPS and GROMACS require — keeps that form: no rotation.
     Triclinic,
 }
 
@@ -30,19 +33,19 @@ impl Coupling {
         }
     }
 
-    /// The part of a tensor that drives the allowed strain rates: `Tr(g)/3 · I`, `diag(g)` or
-    /// `(g + gᵀ)/2`.
-    fn project(self, g: &Matrix3<f64>) -> Matrix3<f64> {
+    /// The orthogonal projection of a (symmetric) tensor onto the allowed strain rates:
+    /// `Tr(g)/3 · I`, `diag(g)` or its upper triangle.
+    pub(crate) fn project(self, g: &Matrix3<f64>) -> Matrix3<f64> {
         match self {
             Self::Isotropic => Matrix3::identity() * (g.trace() / 3.0),
             Self::Anisotropic => Matrix3::from_diagonal(&g.diagonal()),
-            Self::Triclinic => (g + g.transpose()) * 0.5,
+            Self::Triclinic => g.upper_triangle(),
         }
     }
 }
 
 /// MTK NPT: particles (velocities v, N_f = 3N − 3 degrees of freedom) in a cell h whose
-/// symmetric strain rate ε̇ (1/fs) is a dynamical variable of "mass" W = (N + 1) kT τ_p²
+/// strain rate ε̇ (1/fs; in the coupling's subspace) is a dynamical variable of "mass" W = (N + 1) kT τ_p²
 /// per component:
 ///
 /// ```text
@@ -173,7 +176,7 @@ impl Mtk {
         let rate = self.strain_rate();
         let dof = momentum_conserving_dof(state.masses.len());
         let damping = rate + Matrix3::identity() * (rate.trace() / dof);
-        let factor = exp_symmetric(&(damping * (-0.25 * self.timestep)));
+        let factor = exp_matrix(&(damping * (-0.25 * self.timestep)));
         scale_vectors(state.velocities, &factor);
         half_kick(state, self.timestep);
         scale_vectors(state.velocities, &factor);
@@ -181,7 +184,7 @@ impl Mtk {
 
     /// Positions and cell over dt: dilated by `exp(ε̇ dt/2)`, drifted, dilated again.
     fn position_step(&self, state: &mut MdState<'_>) {
-        let dilation = exp_symmetric(&(self.strain_rate() * (0.5 * self.timestep)));
+        let dilation = exp_matrix(&(self.strain_rate() * (0.5 * self.timestep)));
         self.dilate(state, &dilation);
         drift(state, self.timestep);
         self.dilate(state, &dilation);
@@ -197,16 +200,6 @@ impl Mtk {
 /// `v → M v` for each vector.
 fn scale_vectors(vectors: &mut [Vector3<f64>], m: &Matrix3<f64>) {
     vectors.iter_mut().for_each(|v| *v = m * *v);
-}
-
-/// The exponential of a symmetric matrix (exact per component when it is diagonal).
-fn exp_symmetric(a: &Matrix3<f64>) -> Matrix3<f64> {
-    if *a == Matrix3::from_diagonal(&a.diagonal()) {
-        return Matrix3::from_diagonal(&a.diagonal().map(f64::exp));
-    }
-    let eigen = a.symmetric_eigen();
-    let q = eigen.eigenvectors;
-    q * Matrix3::from_diagonal(&eigen.eigenvalues.map(f64::exp)) * q.transpose()
 }
 
 impl Integrator for Mtk {
@@ -335,9 +328,22 @@ mod tests {
         assert!(error < 1e-8, "returned within {error:e} Å");
     }
 
-    /// Anisotropic coupling keeps an orthorhombic cell orthorhombic; isotropic keeps its shape.
+    /// Anisotropic coupling keeps an orthorhombic cell orthorhombic; isotropic keeps its shape;
+    /// triclinic keeps a lower-triangular cell lower-triangular while shearing it.
     #[test]
     fn couplings_deform_the_cell_as_named() {
+        let mut system = Crystal::new(32, 2, true);
+        let start = system.cell;
+        let mut mtk = npt(Coupling::Triclinic, 3000.0);
+        (0..500).for_each(|_| system.step(&mut mtk));
+        assert_eq!(
+            system.cell.upper_triangle(),
+            Matrix3::from_diagonal(&system.cell.diagonal())
+        );
+        assert!(
+            (system.cell[(2, 0)] - start[(2, 0)]).abs() > 1e-4,
+            "c tilts"
+        );
         let mut system = Crystal::new(32, 2, false);
         let mut mtk = npt(Coupling::Anisotropic, 3000.0);
         (0..500).for_each(|_| system.step(&mut mtk));

@@ -1,9 +1,12 @@
-//! Structure relaxation with FIRE: `mlmd minimize` (positions only; the cell stays fixed).
+//! Structure relaxation with FIRE: `mlmd minimize`, positions only or positions and cell
+//! together ([`CellFilter`]).
 
 use super::Simulation;
+use crate::cell::Cell;
+use crate::error::Error;
 use crate::Result;
-use mlmd_integrators::{max_force, Fire};
-use mlmd_potentials::Request;
+use mlmd_integrators::{max_force, CellFilter, Fire};
+use mlmd_potentials::{Evaluation, Request};
 use nalgebra::Vector3;
 use std::time::Instant;
 
@@ -41,38 +44,50 @@ impl std::fmt::Display for MinimizeSummary {
 
 impl Simulation {
     /// Relaxes the positions with `fire` until no atom feels a force above `fmax` (eV/Å) or
-    /// `max_steps` steps are taken. Velocities are set to zero; the observers see the steps
-    /// their stride picks and the last one (the thermo log's time stays 0, its step column
-    /// counts FIRE steps).
+    /// `max_steps` steps are taken; with `cell_pressure` (bar), the cell too, minimising the
+    /// enthalpy at that pressure, until also every row of the cell's generalised forces
+    /// ([`CellFilter`]) is below `fmax`. Velocities are set to zero; the observers see the
+    /// steps their stride picks and the last one (the thermo log's time stays 0, its step
+    /// column counts FIRE steps).
     pub fn minimize(
         &mut self,
         fire: &mut Fire,
-        fmax: f64,
-        max_steps: u64,
+        (fmax, max_steps): (f64, u64),
+        cell_pressure: Option<f64>,
         progress: &mut dyn FnMut(u64, f64),
     ) -> Result<MinimizeSummary> {
         let start = Instant::now();
         self.system.velocities.fill(Vector3::zeros());
-        let mut evaluation = self.compute(self.request())?;
-        self.forces = evaluation.forces.clone();
+        let mut filter = cell_pressure
+            .map(|p| CellFilter::new(self.system.cell.lattice(), self.system.len(), p));
+        let request = if filter.is_some() {
+            Request::ALL
+        } else {
+            self.request()
+        };
+        let mut evaluation = self.compute(request)?;
+        let mut forces = self.relaxation_forces(&evaluation, filter.as_ref());
         self.observe(&evaluation)?;
         let mut before = self.system.positions.clone();
-        while max_force(&self.forces) > fmax && self.step < max_steps && !self.interrupted() {
+        while max_force(&forces) > fmax && self.step < max_steps && !self.interrupted() {
             self.step += 1;
             before.copy_from_slice(&self.system.positions);
-            fire.step(&mut self.system.positions, &self.forces);
+            match filter.as_mut() {
+                None => fire.step(&mut self.system.positions, &forces),
+                Some(filter) => self.cell_step(fire, filter, &forces)?,
+            }
             self.check_motion(&before)?;
-            evaluation = self.compute(self.request())?;
-            self.forces.copy_from_slice(&evaluation.forces);
+            evaluation = self.compute(request)?;
+            forces = self.relaxation_forces(&evaluation, filter.as_ref());
             self.observe(&evaluation)?;
-            progress(self.step, max_force(&self.forces));
+            progress(self.step, max_force(&forces));
         }
         if self.observers.iter().any(|o| !o.is_due(self.step)) {
             // The relaxed state goes to every output, whatever its stride.
             evaluation = self.compute(Request::ALL)?;
             self.observe_where(&evaluation, |o, step| !o.is_due(step))?;
         }
-        let largest = max_force(&self.forces);
+        let largest = max_force(&forces);
         Ok(MinimizeSummary {
             steps: self.step,
             converged: largest <= fmax,
@@ -81,5 +96,40 @@ impl Simulation {
             max_force: largest,
             wall_seconds: start.elapsed().as_secs_f64(),
         })
+    }
+
+    /// Keeps the evaluation's forces; returns what FIRE moves along: the forces, or the
+    /// filter's generalised forces.
+    fn relaxation_forces(
+        &mut self,
+        evaluation: &Evaluation,
+        filter: Option<&CellFilter>,
+    ) -> Vec<Vector3<f64>> {
+        self.keep(evaluation);
+        match (filter, &evaluation.virial) {
+            (Some(filter), Some(virial)) => {
+                filter.forces(&self.forces, virial, self.system.cell.lattice())
+            }
+            _ => self.forces.clone(),
+        }
+    }
+
+    /// One FIRE step on positions and cell together.
+    fn cell_step(
+        &mut self,
+        fire: &mut Fire,
+        filter: &mut CellFilter,
+        forces: &[Vector3<f64>],
+    ) -> Result<()> {
+        let mut coordinates = filter.coordinates(&self.system.positions);
+        fire.step(&mut coordinates, forces);
+        let mut lattice = *self.system.cell.lattice();
+        filter.apply(&coordinates, &mut self.system.positions, &mut lattice);
+        self.system.cell =
+            Cell::new(lattice, self.system.cell.periodic()).map_err(|e| Error::CellCollapse {
+                step: self.step,
+                message: e.to_string(),
+            })?;
+        Ok(())
     }
 }
