@@ -246,3 +246,38 @@ fn formats_named_in_the_input_read_and_write_files_without_extensions() {
         "the error names the key: {stderr}"
     );
 }
+
+/// A rotated cube (what a barostat or a cell relaxation can leave: angles within 1e-3° of 90°,
+/// lattice not diagonal), which chemfiles 0.10 refuses, reads back with its lattice, positions
+/// and velocities, frame by frame.
+#[test]
+fn a_rotated_orthorhombic_cell_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, s) = (0.3f64.cos(), 0.3f64.sin());
+    let lattice = [
+        [10.0 * c, 10.0 * s, 0.0],
+        [-12.0 * s, 12.0 * c, 0.0],
+        [0.0, 0.0, 9.0],
+    ];
+    let flat: Vec<String> = lattice.iter().flatten().map(f64::to_string).collect();
+    let frame = |step: u64, x: f64| {
+        format!(
+            "2\nLattice=\"{}\" Properties=species:S:1:pos:R:3:velo:R:3 pbc=\"T T T\" \
+             step={step}\nAr {x} 1 1 0.001 0 0\nAr 4 5 6 0 -0.002 0\n",
+            flat.join(" ")
+        )
+    };
+    let path = dir.path().join("rotated.extxyz");
+    std::fs::write(&path, frame(0, 1.0) + &frame(10, 1.5)).unwrap();
+    let structures = mlmd::io::read_structures(&path).unwrap();
+    assert_eq!(structures.len(), 2);
+    for (structure, x) in structures.iter().zip([1.0, 1.5]) {
+        assert_eq!(
+            structure.lattice.unwrap(),
+            nalgebra::Matrix3::from_fn(|i, j| lattice[i][j])
+        );
+        assert_eq!(structure.positions[0], nalgebra::Vector3::new(x, 1.0, 1.0));
+        let velocities = structure.velocities.as_ref().unwrap();
+        assert_eq!(velocities[1], nalgebra::Vector3::new(0.0, -0.002, 0.0));
+    }
+}

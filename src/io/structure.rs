@@ -41,6 +41,79 @@ pub fn read_structures_as(
     types: &TypeNames,
     topology: Option<&Path>,
 ) -> Result<Vec<Structure>> {
+    match read_with_chemfiles(path, format, types, topology) {
+        Err(Error::Structure { message, .. })
+            if message.contains(ROTATED_ORTHORHOMBIC) && xyz::is_xyz(path) && format.is_none() =>
+        {
+            let copy = NeutralLattices::of(path).map_err(|message| Error::Structure {
+                path: path.to_path_buf(),
+                message,
+            })?;
+            let mut structures = read_with_chemfiles(&copy.path, None, types, topology)?;
+            for (structure, lattice) in structures.iter_mut().zip(&copy.lattices) {
+                structure.lattice = *lattice;
+            }
+            Ok(structures)
+        }
+        result => result,
+    }
+}
+
+/// chemfiles 0.10 refuses a cell within 1e-3° of orthorhombic that is not diagonal (a barostat
+/// or a relaxation leaves such cells, slightly sheared or rotated) with this message.
+const ROTATED_ORTHORHOMBIC: &str = "orthorhombic cell must have their a vector along x axis";
+
+/// A copy of an (extended) XYZ file with every lattice replaced by a unit cube, so that
+/// chemfiles reads the rest (positions are Cartesian: the cell does not enter them), and the
+/// lattices it held, frame by frame.
+struct NeutralLattices {
+    path: std::path::PathBuf,
+    lattices: Vec<Option<Matrix3<f64>>>,
+}
+
+impl NeutralLattices {
+    fn of(path: &Path) -> std::result::Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let borrowed: Vec<&str> = text.lines().collect();
+        let mut lattices = Vec::new();
+        for frame in xyz::complete_frames(&borrowed) {
+            let comment = &mut lines[frame.start + 1];
+            match xyz::split_lattice(comment, "1 0 0 0 1 0 0 0 1") {
+                Some((lattice, neutral)) => {
+                    lattices.push(Some(lattice));
+                    *comment = neutral;
+                }
+                None => lattices.push(None),
+            }
+        }
+        let copy = std::env::temp_dir().join(format!(
+            "mlmd-{}-cells-{}",
+            std::process::id(),
+            path.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        std::fs::write(&copy, lines.join("\n") + "\n")
+            .map_err(|e| format!("cannot copy it to {}: {e}", copy.display()))?;
+        Ok(Self {
+            path: copy,
+            lattices,
+        })
+    }
+}
+
+impl Drop for NeutralLattices {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// [`read_structures_as`] through chemfiles alone.
+fn read_with_chemfiles(
+    path: &Path,
+    format: Option<&str>,
+    types: &TypeNames,
+    topology: Option<&Path>,
+) -> Result<Vec<Structure>> {
     let error = |message: String| Error::Structure {
         path: path.to_path_buf(),
         message,

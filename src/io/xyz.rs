@@ -1,9 +1,10 @@
 //! Plain-text views of (extended) XYZ files, for what chemfiles does not do: writing frames at
-//! full precision, finding the complete frames of a file whose last frame was cut off, and
-//! each frame's `step`.
+//! full precision, finding the complete frames of a file whose last frame was cut off, each
+//! frame's `step`, and lattices chemfiles refuses.
 
 use crate::element;
 use crate::system::System;
+use nalgebra::Matrix3;
 use std::io::Write;
 use std::ops::Range;
 use std::path::Path;
@@ -81,6 +82,22 @@ pub fn complete_frames(lines: &[&str]) -> Vec<Range<usize>> {
         start = end;
     }
     frames
+}
+
+/// The lattice (rows, Å) of a frame's `Lattice="ax ay az bx by bz cx cy cz"` comment, if any,
+/// and the comment with it replaced by `replacement`.
+pub fn split_lattice(comment: &str, replacement: &str) -> Option<(Matrix3<f64>, String)> {
+    let start = comment.find("Lattice=\"")? + "Lattice=\"".len();
+    let end = start + comment[start..].find('"')?;
+    let values: Vec<f64> = comment[start..end]
+        .split_whitespace()
+        .map(|v| v.parse().ok())
+        .collect::<Option<_>>()?;
+    let lattice = (values.len() == 9).then(|| Matrix3::from_row_slice(&values))?;
+    Some((
+        lattice,
+        format!("{}{replacement}{}", &comment[..start], &comment[end..]),
+    ))
 }
 
 /// The `step=` a frame's comment line records (mlmd writes it), if any.
