@@ -34,6 +34,7 @@ fn evaluation(c: &mut Criterion) {
             receivers: &list.receivers,
             unit_shifts: &list.shifts,
             generation: 1,
+            half_list: false,
         };
         group.throughput(Throughput::Elements(system.len() as u64));
         for (name, request) in [("forces", Request::FORCES), ("forces+virial", Request::ALL)] {

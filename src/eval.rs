@@ -65,7 +65,12 @@ fn evaluate_structure(potential: &mut dyn Potential, structure: &Structure) -> R
         message: e.to_string(),
     })?;
     potential.check_species(&structure.species)?;
-    let list = NeighborMethod::Auto.build(&structure.positions, &cell, potential.cutoff());
+    let list = NeighborMethod::Auto.build_list(
+        &structure.positions,
+        &cell,
+        potential.cutoff(),
+        potential.half_list(),
+    );
     let graph = AtomicGraph {
         positions: &structure.positions,
         species: &structure.species,
@@ -74,6 +79,7 @@ fn evaluate_structure(potential: &mut dyn Potential, structure: &Structure) -> R
         receivers: &list.receivers,
         unit_shifts: &list.shifts,
         generation: 1,
+        half_list: list.half,
     };
     let periodic = cell.is_fully_periodic();
     let evaluation = potential.compute(

@@ -139,12 +139,12 @@ impl Simulation {
     ) -> Result<Self> {
         potential.check_species(&system.species)?;
         system.check_overlaps()?;
-        let cutoff = potential.cutoff();
+        let (cutoff, half) = (potential.cutoff(), potential.half_list());
         Ok(Self {
             system,
             potential,
             integrator,
-            neighbors: VerletList::new(method, cutoff, skin),
+            neighbors: VerletList::new(method, cutoff, skin, half),
             observers: Vec::new(),
             forces: Vec::new(),
             virial: None,
@@ -286,6 +286,7 @@ impl Simulation {
             receivers: &list.receivers,
             unit_shifts: &list.shifts,
             generation: self.neighbors.generation(),
+            half_list: list.half,
         };
         let evaluation = self.potential.compute(&graph, request)?;
         self.timings.potential += built.elapsed();

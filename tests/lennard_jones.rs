@@ -36,6 +36,7 @@ fn evaluate(
         receivers: &list.receivers,
         unit_shifts: &list.shifts,
         generation: 1,
+        half_list: false,
     };
     potential.compute(&graph, Request::ALL).unwrap()
 }

@@ -151,3 +151,74 @@ fn auto_picks_a_builder_that_fits_the_system() {
         NeighborMethod::KdTree
     );
 }
+
+/// A half list holds one edge of each pair: with their reverses, its edges are the full list's
+/// (every fixture case, every builder, sorted by sender); and Lennard-Jones on it gives the
+/// full list's energy, forces and virial to 1e-12 relative.
+#[test]
+fn half_lists_hold_each_pair_once_and_give_the_full_lists_results() {
+    use mlmd_potentials::pair::{LennardJones, LennardJonesPair, Pairwise};
+    use mlmd_potentials::{AtomicGraph, Potential, Request};
+    let fixture = fixture("neighbor_lists.json");
+    for case in fixture["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let positions = vectors(&case["positions"]);
+        let cell = cell(&case["cell"], &case["pbc"]);
+        let cutoff = case["cutoff"].as_f64().unwrap();
+        let species = vec![18u8; positions.len()];
+        let pair = LennardJonesPair {
+            elements: [18, 18],
+            epsilon: 0.0103236,
+            sigma: 0.4 * cutoff,
+        };
+        let mut lj = Pairwise::new(LennardJones::new(&[pair], cutoff, true).unwrap());
+        let mut evaluate = |list: &NeighborList| {
+            let graph = AtomicGraph {
+                positions: &positions,
+                species: &species,
+                cell: cell.has_full_lattice().then(|| cell.lattice()),
+                senders: &list.senders,
+                receivers: &list.receivers,
+                unit_shifts: &list.shifts,
+                generation: 1,
+                half_list: list.half,
+            };
+            lj.compute(&graph, Request::ALL).unwrap()
+        };
+        let full = NeighborMethod::BruteForce.build(&positions, &cell, cutoff);
+        let reference = evaluate(&full);
+        for builder in BUILDERS {
+            let half = builder.build_list(&positions, &cell, cutoff, true);
+            assert!(half.half && is_sorted_by_sender(&half), "{name}: {builder}");
+            let mut both = half.clone();
+            for e in 0..half.len() {
+                let s = half.shifts[e];
+                both.senders.push(half.receivers[e]);
+                both.receivers.push(half.senders[e]);
+                both.shifts.push([-s[0], -s[1], -s[2]]);
+            }
+            assert_eq!(edge_set(&both), edge_set(&full), "{name}: {builder}");
+            let result = evaluate(&half);
+            let scale = reference.energy.abs().max(1e-300);
+            assert!(
+                (result.energy - reference.energy).abs() <= 1e-12 * scale,
+                "{name}: {builder} energy {} vs {}",
+                result.energy,
+                reference.energy
+            );
+            let largest = |v: &[Vector3<f64>]| v.iter().map(|f| f.norm()).fold(0.0, f64::max);
+            let force_scale = largest(&reference.forces).max(1e-300);
+            for (a, b) in result.forces.iter().zip(&reference.forces) {
+                assert!(
+                    (a - b).norm() <= 1e-12 * force_scale,
+                    "{name}: {builder} forces"
+                );
+            }
+            let (w, w0) = (result.virial.unwrap(), reference.virial.unwrap());
+            assert!(
+                (w - w0).abs().max() <= 1e-12 * w0.abs().max().max(1e-300),
+                "{name}: {builder} virial"
+            );
+        }
+    }
+}

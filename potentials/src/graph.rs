@@ -7,9 +7,10 @@ use nalgebra::{Matrix3, Vector3};
 /// Edge `e` goes from `senders[e]` to `receivers[e]` and its vector is
 /// `positions[receivers[e]] - positions[senders[e]] + unit_shifts[e] · cell`
 /// (cell rows are the lattice vectors), which is MACE's and ASE's convention
-/// (`D = x[j] - x[i] + S·cell` with `i` the sender). The list is full: every pair appears in both
-/// directions. It may hold edges longer than the potential's cutoff (the neighbor-list skin);
-/// a potential must ignore those.
+/// (`D = x[j] - x[i] + S·cell` with `i` the sender). The list is full (every pair appears in both
+/// directions) unless `half_list` says it holds each pair once, as a potential may ask for
+/// ([`Potential::half_list`](crate::Potential::half_list)). It may hold edges longer than the
+/// potential's cutoff (the neighbor-list skin); a potential must ignore those.
 #[derive(Debug, Clone, Copy)]
 pub struct AtomicGraph<'a> {
     /// Cartesian positions, Å.
@@ -26,6 +27,9 @@ pub struct AtomicGraph<'a> {
     pub unit_shifts: &'a [[i32; 3]],
     /// Bumps on every neighbor-list rebuild, so that a potential may cache edge data.
     pub generation: u64,
+    /// Whether each pair appears once (on the edge with sender < receiver, or for an atom and
+    /// its own image the edge with the lexicographically positive shift) instead of twice.
+    pub half_list: bool,
 }
 
 impl AtomicGraph<'_> {

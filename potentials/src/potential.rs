@@ -77,6 +77,13 @@ pub trait Potential: Send {
     /// Checks, before a run, that every element of `species` is supported.
     fn check_species(&self, species: &[u8]) -> Result<(), PotentialError>;
 
+    /// Whether the potential wants a half list (each pair once, Newton's third law applied by
+    /// the potential), as pair potentials do, instead of the full directed list message-passing
+    /// models need. It must accept either.
+    fn half_list(&self) -> bool {
+        false
+    }
+
     /// Computes what `request` asks for on `graph`.
     fn compute(
         &mut self,

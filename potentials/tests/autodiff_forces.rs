@@ -159,6 +159,7 @@ fn evaluate(model: &TestEnergy, s: &Structure, request: Request) -> Evaluation {
         receivers: &receivers,
         unit_shifts: &shifts,
         generation: 1,
+        half_list: false,
     };
     let one_hot: Vec<f64> = s
         .species

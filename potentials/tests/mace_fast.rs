@@ -98,6 +98,7 @@ impl System {
             receivers: &self.receivers,
             unit_shifts: &self.shifts,
             generation: 0,
+            half_list: false,
         }
     }
 

@@ -6,11 +6,16 @@ use crate::cell::Cell;
 use nalgebra::Vector3;
 
 /// All pairs closer than `cutoff`, by checking every atom against every atom and image: O(N²).
-pub(super) fn build(positions: &[Vector3<f64>], cell: &Cell, cutoff: f64) -> NeighborList {
+pub(super) fn build(
+    positions: &[Vector3<f64>],
+    cell: &Cell,
+    cutoff: f64,
+    half: bool,
+) -> NeighborList {
     let atoms = WrappedAtoms::new(positions, cell);
     let range = image_range(cell, cutoff);
     let cutoff_squared = cutoff * cutoff;
-    let mut list = NeighborList::default();
+    let mut list = NeighborList::new(half);
     for i in 0..positions.len() {
         for j in 0..positions.len() {
             for a in -range[0]..=range[0] {

@@ -140,17 +140,27 @@ impl Grid {
     }
 }
 
-/// All pairs closer than `cutoff`, by binning: O(N) for a fixed density.
-pub(super) fn build(positions: &[Vector3<f64>], cell: &Cell, cutoff: f64) -> NeighborList {
+/// All pairs closer than `cutoff`, by binning: O(N) for a fixed density. A half list looks at
+/// half the stencil: the bins at offsets lexicographically above zero, and the atom's own bin
+/// (image 0) for atoms of larger index; each pair is then found exactly once, from the atom
+/// that sees the other at a positive offset (so the half list's owner is spatial, not
+/// [`owns_pair`](super::owns_pair)'s).
+pub(super) fn build(
+    positions: &[Vector3<f64>],
+    cell: &Cell,
+    cutoff: f64,
+    half: bool,
+) -> NeighborList {
     let atoms = WrappedAtoms::new(positions, cell);
     let grid = Grid::new(&atoms, cell, cutoff);
     let offsets: Vec<[i32; 3]> = (-grid.reach[0]..=grid.reach[0])
         .flat_map(|a| (-grid.reach[1]..=grid.reach[1]).map(move |b| (a, b)))
         .flat_map(|(a, b)| (-grid.reach[2]..=grid.reach[2]).map(move |c| [a, b, c]))
+        .filter(|&o| !half || o >= [0, 0, 0])
         .collect();
     let cutoff_squared = cutoff * cutoff;
     let n_atoms = positions.len();
-    collect_by_sender(n_atoms, |i, list| {
+    let mut list = collect_by_sender(n_atoms, |i, list| {
         let xi = atoms.positions[i];
         let home = grid.bin_coordinates(&atoms.fractional[i]);
         for &offset in &offsets {
@@ -158,15 +168,19 @@ pub(super) fn build(positions: &[Vector3<f64>], cell: &Cell, cutoff: f64) -> Nei
                 continue;
             };
             let shift = cell.shift_vector(image);
+            let own_bin = offset == [0, 0, 0];
             for slot in grid.bin_start[bin]..grid.bin_start[bin + 1] {
-                let d = grid.bin_positions[slot] - xi + shift;
-                if d.norm_squared() < cutoff_squared {
-                    let j = grid.bin_atoms[slot] as usize;
-                    if i != j || image != [0, 0, 0] {
-                        list.push(i, j, atoms.original_shift(i, j, image));
-                    }
+                let j = grid.bin_atoms[slot] as usize;
+                if (own_bin && (j == i || (half && j < i))) || {
+                    let d = grid.bin_positions[slot] - xi + shift;
+                    d.norm_squared() >= cutoff_squared
+                } {
+                    continue;
                 }
+                list.push(i, j, atoms.original_shift(i, j, image));
             }
         }
-    })
+    });
+    list.half = half;
+    list
 }

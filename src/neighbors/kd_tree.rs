@@ -15,7 +15,12 @@ struct TreePoint {
 }
 
 /// All pairs closer than `cutoff`, by k-d tree queries: O(N log N).
-pub(super) fn build(positions: &[Vector3<f64>], cell: &Cell, cutoff: f64) -> NeighborList {
+pub(super) fn build(
+    positions: &[Vector3<f64>],
+    cell: &Cell,
+    cutoff: f64,
+    half: bool,
+) -> NeighborList {
     let atoms = WrappedAtoms::new(positions, cell);
     let range = image_range(cell, cutoff);
     let widths = cell.perpendicular_widths();
@@ -49,7 +54,8 @@ pub(super) fn build(positions: &[Vector3<f64>], cell: &Cell, cutoff: f64) -> Nei
     // Query slightly wide, then apply the same strict test as the other builders.
     let query_radius = cutoff_squared * (1.0 + 1e-9);
     let n_atoms = positions.len();
-    collect_by_sender(n_atoms, |i, list| {
+    let mut list = collect_by_sender(n_atoms, |i, list| {
+        list.half = half;
         let xi = atoms.positions[i];
         let mut found = tree.within_unsorted::<SquaredEuclidean>(&[xi.x, xi.y, xi.z], query_radius);
         found.sort_unstable_by_key(|neighbour| neighbour.item);
@@ -64,5 +70,7 @@ pub(super) fn build(positions: &[Vector3<f64>], cell: &Cell, cutoff: f64) -> Nei
                 list.push(i, j, atoms.original_shift(i, j, point.image));
             }
         }
-    })
+    });
+    list.half = half;
+    list
 }

@@ -1,10 +1,11 @@
 //! Neighbor lists under periodic boundaries: a full, directed edge list with integer cell
-//! shifts, from three interchangeable builders.
+//! shifts, or a half list of each pair once, from three interchangeable builders.
 //!
 //! Every builder returns the same edges (receiver, sender, shift) for the same input: all pairs
 //! closer than the cutoff (strictly), in both directions, an atom's own periodic images
 //! included, with `D = x[receiver] − x[sender] + shift · lattice` for the positions as given
-//! (not wrapped). Edges come sorted by sender.
+//! (not wrapped); a half list holds, as it is built, one edge of each pair. Edges come sorted by
+//! sender.
 
 mod brute_force;
 mod cell_list;
@@ -18,9 +19,12 @@ use crate::cell::Cell;
 use nalgebra::Vector3;
 use serde::Deserialize;
 
-/// A full, directed edge list, sorted by sender.
+/// A full, directed edge list (or a half list, see [`NeighborList::half`]), sorted by sender.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NeighborList {
+    /// Whether the list holds each pair once (on one of its two edges: which one depends on the
+    /// builder) instead of both directions.
+    pub half: bool,
     /// Atom each edge starts from.
     pub senders: Vec<u32>,
     /// Atom each edge points to.
@@ -47,11 +51,31 @@ impl NeighborList {
         self.shifts.append(&mut other.shifts);
     }
 
+    /// An empty list, full or half; a half list built by [`NeighborList::push`] keeps the
+    /// edges that [`owns_pair`] picks.
+    fn new(half: bool) -> Self {
+        Self {
+            half,
+            ..Self::default()
+        }
+    }
+
+    /// Adds an edge, unless the list is half and the edge does not own its pair.
     fn push(&mut self, sender: usize, receiver: usize, shift: [i32; 3]) {
+        if self.half && !owns_pair(sender, receiver, shift) {
+            return;
+        }
         self.senders.push(sender as u32);
         self.receivers.push(receiver as u32);
         self.shifts.push(shift);
     }
+}
+
+/// Whether edge `sender → receiver` with `shift` is the one of its pair a half list keeps:
+/// sender < receiver, or for an atom and its own image the lexicographically positive shift.
+#[inline]
+pub fn owns_pair(sender: usize, receiver: usize, shift: [i32; 3]) -> bool {
+    sender < receiver || (sender == receiver && shift > [0, 0, 0])
 }
 
 /// How to build the list.
@@ -85,10 +109,21 @@ impl NeighborMethod {
 
     /// Builds the full neighbor list of `positions` in `cell` within `cutoff` (Å).
     pub fn build(self, positions: &[Vector3<f64>], cell: &Cell, cutoff: f64) -> NeighborList {
+        self.build_list(positions, cell, cutoff, false)
+    }
+
+    /// Builds the full list, or with `half` the half list.
+    pub fn build_list(
+        self,
+        positions: &[Vector3<f64>],
+        cell: &Cell,
+        cutoff: f64,
+        half: bool,
+    ) -> NeighborList {
         match self.resolve(positions.len(), cell) {
-            NeighborMethod::BruteForce => brute_force::build(positions, cell, cutoff),
-            NeighborMethod::CellList => cell_list::build(positions, cell, cutoff),
-            NeighborMethod::KdTree => kd_tree::build(positions, cell, cutoff),
+            NeighborMethod::BruteForce => brute_force::build(positions, cell, cutoff, half),
+            NeighborMethod::CellList => cell_list::build(positions, cell, cutoff, half),
+            NeighborMethod::KdTree => kd_tree::build(positions, cell, cutoff, half),
             NeighborMethod::Auto => unreachable!("resolve never returns Auto"),
         }
     }

@@ -15,6 +15,8 @@ use nalgebra::{Matrix3, Vector3};
 #[derive(Debug, Clone)]
 pub struct VerletList {
     method: NeighborMethod,
+    /// Whether to build half lists.
+    half: bool,
     cutoff: f64,
     skin: f64,
     list: NeighborList,
@@ -25,10 +27,11 @@ pub struct VerletList {
 }
 
 impl VerletList {
-    /// An empty list; the first [`VerletList::update`] builds it.
-    pub fn new(method: NeighborMethod, cutoff: f64, skin: f64) -> Self {
+    /// An empty list, full or `half`; the first [`VerletList::update`] builds it.
+    pub fn new(method: NeighborMethod, cutoff: f64, skin: f64, half: bool) -> Self {
         Self {
             method,
+            half,
             cutoff,
             skin,
             list: NeighborList::default(),
@@ -101,7 +104,9 @@ impl VerletList {
     /// that it holds the same pairs in the same order and the next rebuild comes at the same
     /// step; the current positions are not touched.
     pub fn restore(&mut self, reference: Vec<Vector3<f64>>, cell: &Cell) {
-        self.list = self.method.build(&reference, cell, self.cutoff + self.skin);
+        self.list = self
+            .method
+            .build_list(&reference, cell, self.cutoff + self.skin, self.half);
         self.positions_at_build = reference;
         self.lattice_at_build = *cell.lattice();
         self.generation += 1;
@@ -115,7 +120,9 @@ impl VerletList {
         for x in positions.iter_mut() {
             *x = cell.wrap(x).0;
         }
-        self.list = self.method.build(positions, cell, self.cutoff + self.skin);
+        self.list = self
+            .method
+            .build_list(positions, cell, self.cutoff + self.skin, self.half);
         self.positions_at_build = positions.to_vec();
         self.lattice_at_build = *cell.lattice();
         self.generation += 1;
@@ -170,7 +177,7 @@ mod tests {
         };
         let (mut kept, mut rebuilt) = (0, 0);
         for trial in 0..400 {
-            let mut list = VerletList::new(NeighborMethod::CellList, cutoff, skin);
+            let mut list = VerletList::new(NeighborMethod::CellList, cutoff, skin, false);
             let mut start = positions.clone();
             list.update(&mut start, &cell);
             let size = 0.06 * (trial % 20) as f64 / 20.0;

@@ -94,6 +94,7 @@ impl<B: AutodiffBackend> Potential for Mace<B> {
         graph: &AtomicGraph<'_>,
         request: Request,
     ) -> Result<Evaluation, PotentialError> {
+        require_full_list(graph)?;
         let elements = self.elements.indices(graph.species)?;
         let model = &self.model;
         evaluate_with_autodiff(
@@ -178,4 +179,14 @@ pub fn load_potential(
             ))
         }
     }
+}
+
+/// MACE passes messages along directed edges: it needs both directions of every pair.
+fn require_full_list(graph: &AtomicGraph<'_>) -> Result<(), PotentialError> {
+    if graph.half_list {
+        return Err(PotentialError::Invalid(
+            "MACE needs the full (directed) neighbor list, not a half list".into(),
+        ));
+    }
+    Ok(())
 }

@@ -11,9 +11,10 @@ const RANGES: usize = 8;
 
 /// Sums a pair potential over the edges of an [`AtomicGraph`], in parallel.
 ///
-/// The list is full (each pair in both directions), but each pair is computed once, on the
-/// edge that "owns" it (sender < receiver, or for an atom and its own image the edge with the
-/// lexicographically positive shift), and applied to both atoms (Newton's third law). Each of
+/// Each pair is computed once and applied to both atoms (Newton's third law): every edge of a
+/// half list (what it asks for), or of a full list the edge that "owns" the pair (sender <
+/// receiver, or for an atom and its own image the edge with the lexicographically positive
+/// shift). Each of
 /// a fixed number of atom ranges accumulates into its own force buffer; the buffers are then
 /// added in a fixed order.
 #[derive(Debug, Clone)]
@@ -38,7 +39,8 @@ impl<P: PairPotential> Pairwise<P> {
     }
 }
 
-/// Whether edge `sender → receiver` with `shift` is the one of its pair that computes it.
+/// Whether edge `sender → receiver` with `shift` is the one of its pair that computes it (the
+/// one a half list keeps).
 #[inline]
 fn owns_pair(sender: usize, receiver: usize, shift: [i32; 3]) -> bool {
     sender < receiver || (sender == receiver && shift > [0, 0, 0])
@@ -63,6 +65,10 @@ impl<P: PairPotential> Potential for Pairwise<P> {
 
     fn check_species(&self, species: &[u8]) -> Result<(), PotentialError> {
         self.pair.check_species(species)
+    }
+
+    fn half_list(&self) -> bool {
+        true
     }
 
     fn compute(
@@ -104,7 +110,7 @@ impl<P: PairPotential> Potential for Pairwise<P> {
                     let i = graph.senders[e] as usize;
                     let j = graph.receivers[e] as usize;
                     let shift = graph.unit_shifts[e];
-                    if !owns_pair(i, j, shift) {
+                    if !graph.half_list && !owns_pair(i, j, shift) {
                         continue;
                     }
                     let mut d = graph.positions[j] - graph.positions[i];

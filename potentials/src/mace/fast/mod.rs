@@ -86,6 +86,7 @@ impl<T: Real> Potential for FastMace<T> {
         graph: &AtomicGraph<'_>,
         request: Request,
     ) -> Result<Evaluation, PotentialError> {
+        super::require_full_list(graph)?;
         let elements = self.elements.indices(graph.species)?;
         let edges = Edges::<T>::build(
             graph,
