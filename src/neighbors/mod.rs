@@ -160,7 +160,13 @@ fn collect_by_sender(
             list
         })
         .collect();
-    let mut list = NeighborList::default();
+    let total = chunks.iter().map(NeighborList::len).sum();
+    let mut list = NeighborList {
+        senders: Vec::with_capacity(total),
+        receivers: Vec::with_capacity(total),
+        shifts: Vec::with_capacity(total),
+        half: false,
+    };
     for chunk in chunks {
         list.append(chunk);
     }

@@ -106,30 +106,39 @@ impl<P: PairPotential> Potential for Pairwise<P> {
                 let end = graph.senders.partition_point(|&s| s < last);
                 let mut energy = 0.0;
                 let mut virial = Matrix3::zeros();
-                for e in start..end {
+                let mut e = start;
+                while e < end {
+                    // The edges of sender i: its force and position stay in registers.
                     let i = graph.senders[e] as usize;
-                    let j = graph.receivers[e] as usize;
-                    let shift = graph.unit_shifts[e];
-                    if !graph.half_list && !owns_pair(i, j, shift) {
-                        continue;
-                    }
-                    let mut d = graph.positions[j] - graph.positions[i];
-                    if shift != [0, 0, 0] {
-                        d += lattice_rows[0] * f64::from(shift[0])
-                            + lattice_rows[1] * f64::from(shift[1])
-                            + lattice_rows[2] * f64::from(shift[2]);
-                    }
-                    let r2 = d.norm_squared();
-                    if r2 < cutoff_squared {
-                        let (v, g) = pair.energy_and_gradient(types[i], types[j], r2);
-                        energy += v;
-                        let f = d * g;
-                        forces[i] += f;
-                        forces[j] -= f;
-                        if request.virial {
-                            virial -= d * d.transpose() * g;
+                    let xi = graph.positions[i];
+                    let ti = types[i];
+                    let mut fi = Vector3::zeros();
+                    while e < end && graph.senders[e] as usize == i {
+                        let j = graph.receivers[e] as usize;
+                        let shift = graph.unit_shifts[e];
+                        e += 1;
+                        if !graph.half_list && !owns_pair(i, j, shift) {
+                            continue;
+                        }
+                        let mut d = graph.positions[j] - xi;
+                        if shift != [0, 0, 0] {
+                            d += lattice_rows[0] * f64::from(shift[0])
+                                + lattice_rows[1] * f64::from(shift[1])
+                                + lattice_rows[2] * f64::from(shift[2]);
+                        }
+                        let r2 = d.norm_squared();
+                        if r2 < cutoff_squared {
+                            let (v, g) = pair.energy_and_gradient(ti, types[j], r2);
+                            energy += v;
+                            let f = d * g;
+                            fi += f;
+                            forces[j] -= f;
+                            if request.virial {
+                                virial -= d * d.transpose() * g;
+                            }
                         }
                     }
+                    forces[i] += fi;
                 }
                 (energy, virial)
             })
