@@ -455,14 +455,19 @@ impl Simulation {
         };
         half(self.integrator.as_mut(), state);
         if lattice != *self.system.cell.lattice() {
-            self.system.cell = Cell::new(lattice, self.system.cell.periodic()).map_err(|e| {
-                Error::CellCollapse {
-                    step: self.step,
-                    message: e.to_string(),
-                }
-            })?;
+            self.set_lattice(lattice)?;
         }
         self.timings.integration += start.elapsed();
+        Ok(())
+    }
+
+    /// Replaces the cell's lattice (a barostat's or a relaxation's move).
+    fn set_lattice(&mut self, lattice: Matrix3<f64>) -> Result<()> {
+        self.system.cell =
+            Cell::new(lattice, self.system.cell.periodic()).map_err(|e| Error::CellCollapse {
+                step: self.step,
+                message: e.to_string(),
+            })?;
         Ok(())
     }
 

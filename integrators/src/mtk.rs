@@ -35,7 +35,7 @@ impl Coupling {
 
     /// The orthogonal projection of a (symmetric) tensor onto the allowed strain rates:
     /// `Tr(g)/3 · I`, `diag(g)` or its upper triangle.
-    pub(crate) fn project(self, g: &Matrix3<f64>) -> Matrix3<f64> {
+    fn project(self, g: &Matrix3<f64>) -> Matrix3<f64> {
         match self {
             Self::Isotropic => Matrix3::identity() * (g.trace() / 3.0),
             Self::Anisotropic => Matrix3::from_diagonal(&g.diagonal()),

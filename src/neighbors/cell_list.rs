@@ -160,7 +160,7 @@ pub(super) fn build(
         .collect();
     let cutoff_squared = cutoff * cutoff;
     let n_atoms = positions.len();
-    let mut list = collect_by_sender(n_atoms, |i, list| {
+    let mut list = collect_by_sender(n_atoms, false, |i, list| {
         let xi = atoms.positions[i];
         let home = grid.bin_coordinates(&atoms.fractional[i]);
         for &offset in &offsets {

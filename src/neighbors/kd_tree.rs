@@ -54,8 +54,7 @@ pub(super) fn build(
     // Query slightly wide, then apply the same strict test as the other builders.
     let query_radius = cutoff_squared * (1.0 + 1e-9);
     let n_atoms = positions.len();
-    let mut list = collect_by_sender(n_atoms, |i, list| {
-        list.half = half;
+    collect_by_sender(n_atoms, half, |i, list| {
         let xi = atoms.positions[i];
         let mut found = tree.within_unsorted::<SquaredEuclidean>(&[xi.x, xi.y, xi.z], query_radius);
         found.sort_unstable_by_key(|neighbour| neighbour.item);
@@ -70,7 +69,5 @@ pub(super) fn build(
                 list.push(i, j, atoms.original_shift(i, j, point.image));
             }
         }
-    });
-    list.half = half;
-    list
+    })
 }

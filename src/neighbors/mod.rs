@@ -144,16 +144,18 @@ impl std::fmt::Display for NeighborMethod {
 const ATOMS_PER_CHUNK: usize = 512;
 
 /// Runs `neighbors_of(i, list)` for every atom, in parallel chunks, and concatenates the results
-/// in atom order, so that the list is sorted by sender whatever the number of threads.
+/// in atom order, so that the list is sorted by sender whatever the number of threads. With
+/// `owned_only`, the lists keep only the edges [`owns_pair`] picks, and the result is half.
 fn collect_by_sender(
     n_atoms: usize,
+    owned_only: bool,
     neighbors_of: impl Fn(usize, &mut NeighborList) + Sync,
 ) -> NeighborList {
     use rayon::prelude::*;
     let chunks: Vec<NeighborList> = (0..n_atoms.div_ceil(ATOMS_PER_CHUNK))
         .into_par_iter()
         .map(|chunk| {
-            let mut list = NeighborList::default();
+            let mut list = NeighborList::new(owned_only);
             for i in chunk * ATOMS_PER_CHUNK..((chunk + 1) * ATOMS_PER_CHUNK).min(n_atoms) {
                 neighbors_of(i, &mut list);
             }
@@ -165,7 +167,7 @@ fn collect_by_sender(
         senders: Vec::with_capacity(total),
         receivers: Vec::with_capacity(total),
         shifts: Vec::with_capacity(total),
-        half: false,
+        half: owned_only,
     };
     for chunk in chunks {
         list.append(chunk);

@@ -2,8 +2,6 @@
 //! together ([`CellFilter`]).
 
 use super::Simulation;
-use crate::cell::Cell;
-use crate::error::Error;
 use crate::Result;
 use mlmd_integrators::{max_force, CellFilter, Fire};
 use mlmd_potentials::{Evaluation, Request};
@@ -125,11 +123,6 @@ impl Simulation {
         fire.step(&mut coordinates, forces);
         let mut lattice = *self.system.cell.lattice();
         filter.apply(&coordinates, &mut self.system.positions, &mut lattice);
-        self.system.cell =
-            Cell::new(lattice, self.system.cell.periodic()).map_err(|e| Error::CellCollapse {
-                step: self.step,
-                message: e.to_string(),
-            })?;
-        Ok(())
+        self.set_lattice(lattice)
     }
 }
