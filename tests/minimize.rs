@@ -199,29 +199,7 @@ fn fire_with_the_cell_free_reaches_the_lattice_constant() {
     let reference = fixture("fire/lj_lattice_constant.json");
     let (n, a) = (4, 5.276_399_659 * 1.03);
     let edge = a * n as f64;
-    let shear = 0.02 * edge;
-    let basis = [
-        [0.0, 0.0, 0.0],
-        [0.5, 0.5, 0.0],
-        [0.5, 0.0, 0.5],
-        [0.0, 0.5, 0.5],
-    ];
-    let mut text = format!(
-        "{}\nLattice=\"{edge} 0 0 {shear} {edge} 0 0 0 {edge}\" Properties=species:S:1:pos:R:3 \
-         pbc=\"T T T\"\n",
-        4 * n * n * n
-    );
-    for cell in 0..n * n * n {
-        for b in basis {
-            let s = [
-                ((cell / (n * n)) as f64 + b[0]) / n as f64,
-                ((cell / n % n) as f64 + b[1]) / n as f64,
-                ((cell % n) as f64 + b[2]) / n as f64,
-            ];
-            let x = s[0] * edge + s[1] * shear;
-            text += &format!("Ar {x} {} {}\n", s[1] * edge, s[2] * edge);
-        }
-    }
+    let text = common::sheared_fcc_argon(n, a, 0.02);
     for pressure in ["0", "10000"] {
         let dir = tempfile::tempdir().unwrap();
         let structure = dir.path().join("strained.extxyz");

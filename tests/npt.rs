@@ -177,30 +177,7 @@ fn npt_liquid_argon_matches_lammps_at_1_and_1000_bar() {
 fn a_sheared_crystal_relaxes_its_cell_shape_under_triclinic_coupling() {
     let dir = tempfile::tempdir().unwrap();
     let (a, n) = (5.30, 4);
-    let edge = a * n as f64;
-    let shear = 0.08 * edge;
-    let basis = [
-        [0.0, 0.0, 0.0],
-        [0.5, 0.5, 0.0],
-        [0.5, 0.0, 0.5],
-        [0.0, 0.5, 0.5],
-    ];
-    let mut text = format!(
-        "{}\nLattice=\"{edge} 0 0 {shear} {edge} 0 0 0 {edge}\" Properties=species:S:1:pos:R:3 \
-         pbc=\"T T T\"\n",
-        4 * n * n * n
-    );
-    for (i, j, k) in (0..n).flat_map(|i| (0..n).flat_map(move |j| (0..n).map(move |k| (i, j, k)))) {
-        for b in basis {
-            let s = [
-                (i as f64 + b[0]) / n as f64,
-                (j as f64 + b[1]) / n as f64,
-                (k as f64 + b[2]) / n as f64,
-            ];
-            let x = s[0] * edge + s[1] * shear;
-            text += &format!("Ar {x} {} {}\n", s[1] * edge, s[2] * edge);
-        }
-    }
+    let text = common::sheared_fcc_argon(n, a, 0.08);
     let structure = dir.path().join("sheared.extxyz");
     std::fs::write(&structure, text).unwrap();
     let input = argon_npt(&structure, MTK, (0.0, "triclinic"), 6000, 10)

@@ -184,3 +184,33 @@ pub fn moments(rows: &[Vec<f64>], c: usize) -> (f64, f64) {
     let variance = rows.iter().map(|r| (r[c] - mean).powi(2)).sum::<f64>() / n;
     (mean, variance)
 }
+
+/// An extended XYZ argon fcc crystal of `n`×`n`×`n` cubic cells of edge `a` (Å), its b vector
+/// tilted along x by `shear` times the crystal's edge (atoms carried along): 4n³ atoms.
+pub fn sheared_fcc_argon(n: usize, a: f64, shear: f64) -> String {
+    let edge = a * n as f64;
+    let tilt = shear * edge;
+    let basis = [
+        [0.0, 0.0, 0.0],
+        [0.5, 0.5, 0.0],
+        [0.5, 0.0, 0.5],
+        [0.0, 0.5, 0.5],
+    ];
+    let mut text = format!(
+        "{}\nLattice=\"{edge} 0 0 {tilt} {edge} 0 0 0 {edge}\" Properties=species:S:1:pos:R:3 \
+         pbc=\"T T T\"\n",
+        4 * n * n * n
+    );
+    for cell in 0..n * n * n {
+        for b in basis {
+            let s = [
+                ((cell / (n * n)) as f64 + b[0]) / n as f64,
+                ((cell / n % n) as f64 + b[1]) / n as f64,
+                ((cell % n) as f64 + b[2]) / n as f64,
+            ];
+            let x = s[0] * edge + s[1] * tilt;
+            text += &format!("Ar {x} {} {}\n", s[1] * edge, s[2] * edge);
+        }
+    }
+    text
+}
