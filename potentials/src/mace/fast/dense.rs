@@ -72,31 +72,6 @@ macro_rules! real {
 real!(f32, sgemm);
 real!(f64, dgemm);
 
-/// Σ a_i b_i with eight partial sums (a fixed order the compiler can vectorise).
-pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
-    let mut lanes = [T::zero(); 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: T = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(&x, &y)| x * y)
-        .sum();
-    for (x, y) in a8.zip(b8) {
-        for k in 0..8 {
-            lanes[k] += x[k] * y[k];
-        }
-    }
-    lanes.iter().copied().sum::<T>() + tail
-}
-
-/// y += α x.
-pub fn axpy<T: Real>(y: &mut [T], alpha: T, x: &[T]) {
-    for (y, &x) in y.iter_mut().zip(x) {
-        *y += alpha * x;
-    }
-}
-
 /// A matrix laid out in a slice: element (i, j) at `offset + i · row_stride + j · col_stride`.
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {

@@ -1,8 +1,8 @@
 //! The radial MLP (e3nn's `FullyConnectedNet` without biases) on a batch of edges, with its
-//! backward pass: `z_k = h_k W_k / √h_in`, `h_{k+1} = c · silu(z_k)` except after the last layer.
+//! backward pass: `z_k = h_k W_k / √h_in`, `h_{k+1} = c · silu(z_k)` except after the last layer
+//! (silu(z) = z σ(z)).
 
 use super::dense::{gemm, Layout, Real};
-use super::readout::silu_and_slope;
 
 /// The MLP's weights, each `[h_in, h_out]` already divided by √h_in.
 #[derive(Debug, Clone)]
@@ -11,11 +11,11 @@ pub struct RadialMlp<T> {
     constant: T,
 }
 
-/// The hidden pre-activations and activations of one batch, kept for the backward pass.
+/// The hidden gates and activations of one batch, kept for the backward pass.
 #[derive(Debug, Default)]
 pub struct MlpTape<T> {
-    /// Per hidden layer: `z_k [rows, h_out]`.
-    pre: Vec<Vec<T>>,
+    /// Per hidden layer: `σ(z_k) [rows, h_out]`.
+    sigma: Vec<Vec<T>>,
     /// Per hidden layer: `c · silu(z_k)`.
     post: Vec<Vec<T>>,
     /// Gradient buffers of the backward pass.
@@ -45,7 +45,7 @@ impl<T: Real> RadialMlp<T> {
     /// `x [rows, h_0]` → `out [rows, h_last]`, keeping the hidden values in `tape`.
     pub fn forward(&self, x: &[T], rows: usize, tape: &mut MlpTape<T>, out: &mut [T]) {
         let hidden = self.layers.len() - 1;
-        tape.pre.resize_with(hidden, Vec::new);
+        tape.sigma.resize_with(hidden, Vec::new);
         tape.post.resize_with(hidden, Vec::new);
         for (k, (w, h_in, h_out)) in self.layers.iter().enumerate() {
             let input: &[T] = if k == 0 { x } else { &tape.post[k - 1] };
@@ -58,14 +58,18 @@ impl<T: Real> RadialMlp<T> {
                 gemm(T::one(), (input, a), (w, b), T::zero(), (&mut out[..], c));
                 continue;
             }
-            let mut z = std::mem::take(&mut tape.pre[k]);
+            let mut z = std::mem::take(&mut tape.sigma[k]);
             z.resize(rows * h_out, T::zero());
             let input: &[T] = if k == 0 { x } else { &tape.post[k - 1] };
             gemm(T::one(), (input, a), (w, b), T::zero(), (&mut z[..], c));
             let post = &mut tape.post[k];
             post.clear();
-            post.extend(z.iter().map(|&v| silu_and_slope(v).0 * self.constant));
-            tape.pre[k] = z;
+            post.extend(z.iter_mut().map(|v| {
+                let z = *v;
+                *v = T::one() / (T::one() + (-z).exp());
+                z * *v * self.constant
+            }));
+            tape.sigma[k] = z;
         }
     }
 
@@ -89,8 +93,13 @@ impl<T: Real> RadialMlp<T> {
             }
             g_h.resize(rows * h_in, T::zero());
             gemm(T::one(), (input, a), (w, b), T::zero(), (&mut g_h[..], c));
-            for (gh, &z) in g_h.iter_mut().zip(&tape.pre[k - 1]) {
-                *gh *= silu_and_slope(z).1 * self.constant;
+            // c · silu'(z) = c σ (1 + z (1 − σ)) = c σ + h (1 − σ) with h = c z σ.
+            for ((gh, &s), &h) in g_h
+                .iter_mut()
+                .zip(&tape.sigma[k - 1])
+                .zip(&tape.post[k - 1])
+            {
+                *gh *= self.constant * s + h * (T::one() - s);
             }
             std::mem::swap(&mut g, &mut g_h);
         }
