@@ -12,6 +12,9 @@ pub mod mace;
 pub mod pair;
 mod potential;
 
+/// cubecl, the GPU kernel language of the fast MACE path's edge work (its runtimes and devices).
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+pub use cubecl;
 #[cfg(feature = "cuda")]
 pub use device::CudaBackend;
 pub use device::{ComputeDevice, CpuBackend};

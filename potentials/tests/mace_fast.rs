@@ -150,6 +150,33 @@ fn max_abs(a: impl IntoIterator<Item = f64>) -> f64 {
     a.into_iter().fold(0.0, |m, v| m.max(v.abs()))
 }
 
+/// Largest |a − b| of energy, forces, virial and per-atom energies; asserts `b`'s forces are
+/// not trivial.
+fn differences(a: &Evaluation, b: &Evaluation) -> [f64; 4] {
+    let df = max_abs(
+        a.forces
+            .iter()
+            .zip(&b.forces)
+            .flat_map(|(x, y)| (x - y).iter().copied().collect::<Vec<_>>()),
+    );
+    let dw = max_abs((a.virial.unwrap() - b.virial.unwrap()).iter().copied());
+    let de_atoms = max_abs(
+        a.energies
+            .as_ref()
+            .unwrap()
+            .iter()
+            .zip(b.energies.as_ref().unwrap())
+            .map(|(x, y)| x - y),
+    );
+    let scale = max_abs(
+        b.forces
+            .iter()
+            .flat_map(|f| f.iter().copied().collect::<Vec<_>>()),
+    );
+    assert!(scale > 1e-3, "forces are not trivial ({scale})");
+    [(a.energy - b.energy).abs(), df, dw, de_atoms]
+}
+
 #[test]
 fn fast_equals_reference_on_random_periodic_systems() {
     for name in MODELS {
@@ -159,28 +186,7 @@ fn fast_equals_reference_on_random_periodic_systems() {
         for (seed, (n, cell)) in cells().into_iter().enumerate() {
             let system = System::random(seed as u64 + 11, n, cell, fast.cutoff() + 0.5);
             let (a, b) = (eval(&mut fast, &system), eval(&mut reference, &system));
-            let de = (a.energy - b.energy).abs();
-            let df = max_abs(
-                a.forces
-                    .iter()
-                    .zip(&b.forces)
-                    .flat_map(|(x, y)| (x - y).iter().copied().collect::<Vec<_>>()),
-            );
-            let dw = max_abs((a.virial.unwrap() - b.virial.unwrap()).iter().copied());
-            let de_atoms = max_abs(
-                a.energies
-                    .as_ref()
-                    .unwrap()
-                    .iter()
-                    .zip(b.energies.as_ref().unwrap())
-                    .map(|(x, y)| x - y),
-            );
-            let scale = max_abs(
-                b.forces
-                    .iter()
-                    .flat_map(|f| f.iter().copied().collect::<Vec<_>>()),
-            );
-            assert!(scale > 1e-3, "{name}: forces are not trivial ({scale})");
+            let [de, df, dw, de_atoms] = differences(&a, &b);
             assert!(
                 de <= 1e-10 && df <= 1e-10 && dw <= 1e-10 && de_atoms <= 1e-10,
                 "{name} system {seed}: ΔE {de:e}, ΔF {df:e}, ΔW {dw:e}, ΔE_i {de_atoms:e}"
@@ -274,5 +280,40 @@ fn float32_follows_float64() {
                 .flat_map(|(x, y)| (x - y).iter().copied().collect::<Vec<_>>()),
         );
         assert!(df <= 1e-4 * scale, "{name}: ΔF {df:e} (scale {scale})");
+    }
+}
+
+/// The edge work on a GPU through wgpu's Vulkan backend (Mesa's lavapipe on a machine without
+/// one: `apt-get install mesa-vulkan-drivers`) equals the CPU fast path: the same kernels run
+/// on CUDA. Run with `cargo test --release -p mlmd-potentials --features wgpu --test mace_fast`.
+#[cfg(feature = "wgpu")]
+#[test]
+fn gpu_edge_work_equals_the_cpu_path() {
+    use mlmd_potentials::cubecl::wgpu::{WgpuDevice, WgpuRuntime};
+    let device = WgpuDevice::default();
+    for name in MODELS {
+        let mut cpu = FastMace::<f64>::load(&model(name)).unwrap();
+        let mut gpu = FastMace::<f64>::load_on::<WgpuRuntime>(&model(name), &device).unwrap();
+        let mut gpu32 = FastMace::<f32>::load_on::<WgpuRuntime>(&model(name), &device).unwrap();
+        for (seed, (n, cell)) in cells().into_iter().enumerate() {
+            let system = System::random(seed as u64 + 21, n, cell, cpu.cutoff() + 0.5);
+            let a = eval(&mut cpu, &system);
+            let [de, df, dw, de_atoms] = differences(&eval(&mut gpu, &system), &a);
+            assert!(
+                de <= 1e-10 && df <= 1e-10 && dw <= 1e-10 && de_atoms <= 1e-10,
+                "{name} system {seed}, f64: ΔE {de:e}, ΔF {df:e}, ΔW {dw:e}, ΔE_i {de_atoms:e}"
+            );
+            let b = eval(&mut gpu32, &system);
+            let [de, df, ..] = differences(&b, &a);
+            let f_scale = max_abs(
+                a.forces
+                    .iter()
+                    .flat_map(|f| f.iter().copied().collect::<Vec<_>>()),
+            );
+            assert!(
+                de <= 1e-4 * a.energy.abs() && df <= 1e-4 * f_scale,
+                "{name} system {seed}, f32: ΔE {de:e}, ΔF {df:e}"
+            );
+        }
     }
 }

@@ -124,7 +124,8 @@ impl<B: AutodiffBackend> Potential for Mace<B> {
 /// How a MACE model is evaluated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
-    /// Hand-written kernels with hand-derived gradients ([`FastMace`]), CPU only.
+    /// Hand-written kernels with hand-derived gradients ([`FastMace`]); on CUDA its edge work
+    /// runs as `#[cube]` kernels, the node work on the CPU.
     #[default]
     Fast,
     /// The burn model under autodiff ([`Mace`]): the reference, on any backend.
@@ -146,18 +147,24 @@ pub fn load_potential(
         (Mode::Fast, crate::ComputeDevice::Cpu, FloatType::F64) => {
             Ok(Box::new(FastMace::<f64>::load(path)?))
         }
-        (Mode::Fast, crate::ComputeDevice::Cuda, _) => Err(PotentialError::Invalid(
-            "mode \"fast\" runs on the CPU only in this version; use mode = \"reference\" with \
-             device = \"cuda\""
-                .into(),
-        )),
+        #[cfg(feature = "cuda")]
+        (Mode::Fast, crate::ComputeDevice::Cuda, float) => {
+            crate::device::check_cuda()?;
+            use cubecl::cuda::{CudaDevice, CudaRuntime};
+            let device = CudaDevice::new(0);
+            Ok(match float {
+                FloatType::F32 => Box::new(FastMace::<f32>::load_on::<CudaRuntime>(path, &device)?),
+                FloatType::F64 => Box::new(FastMace::<f64>::load_on::<CudaRuntime>(path, &device)?),
+            })
+        }
         (Mode::Reference, crate::ComputeDevice::Cpu, _) => Ok(Box::new(
             Mace::<crate::CpuBackend>::load(path, Default::default(), float)?,
         )),
         (Mode::Reference, crate::ComputeDevice::Cuda, FloatType::F64) => {
             Err(PotentialError::Invalid(
-                "dtype \"float64\" on device \"cuda\": burn 0.21's CUDA matrix products have \
-                 no float64 kernels; use dtype = \"float32\" on the GPU, or float64 on the CPU"
+                "dtype \"float64\" on device \"cuda\" with mode \"reference\": burn 0.21's CUDA \
+                 matrix products have no float64 kernels; use mode = \"fast\" (float64 on the \
+                 GPU) or dtype = \"float32\""
                     .into(),
             ))
         }
@@ -171,13 +178,11 @@ pub fn load_potential(
             )?))
         }
         #[cfg(not(feature = "cuda"))]
-        (Mode::Reference, crate::ComputeDevice::Cuda, FloatType::F32) => {
-            Err(PotentialError::Invalid(
-                "device \"cuda\" needs mlmd built with the cuda feature (cargo build --release \
+        (_, crate::ComputeDevice::Cuda, _) => Err(PotentialError::Invalid(
+            "device \"cuda\" needs mlmd built with the cuda feature (cargo build --release \
              --features cuda)"
-                    .into(),
-            ))
-        }
+                .into(),
+        )),
     }
 }
 

@@ -221,6 +221,54 @@ impl<T: Real> Convolution<T> {
     }
 }
 
+/// A product's coupling as flat tables, for the GPU kernels (`gpu::kernels`): output rows
+/// (path p, component k) with their coefficients, in path order.
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+#[derive(Debug, Clone, Default)]
+pub struct CouplingTables<T> {
+    /// Per row: `offset3 + k · C`, `p · C`, first coefficient (and one past the last row's).
+    pub row_out: Vec<u32>,
+    pub row_w: Vec<u32>,
+    pub row_q: Vec<u32>,
+    /// Per coefficient: `offset1 + i · C`, j (with the harmonics' offset), `pw · C_ijk`.
+    pub q_x: Vec<u32>,
+    pub q_y: Vec<u32>,
+    pub q_v: Vec<T>,
+    /// Per path: its first row (and one past the last path's).
+    pub path_row: Vec<u32>,
+}
+
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+impl<T: Real> Convolution<T> {
+    /// Channels per block (C).
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// The coupling as [`CouplingTables`].
+    pub fn tables(&self) -> CouplingTables<T> {
+        let c = self.channels;
+        let mut t = CouplingTables::default();
+        let index = |v: usize| u32::try_from(v).expect("a table index fits in u32");
+        for p in &self.paths {
+            t.path_row.push(index(t.row_out.len()));
+            for k in 0..p.d3 {
+                t.row_out.push(index(p.offset3 + k * c));
+                t.row_w.push(index(p.weight_offset));
+                t.row_q.push(index(t.q_v.len()));
+                for &(ik, j, v) in p.coefficients.iter().filter(|(ik, _, _)| ik % p.d3 == k) {
+                    t.q_x.push(index(p.offset1 + ik / p.d3 * c));
+                    t.q_y.push(index(p.offset2 + j));
+                    t.q_v.push(v);
+                }
+            }
+        }
+        t.row_q.push(index(t.q_v.len()));
+        t.path_row.push(index(t.row_out.len()));
+        t
+    }
+}
+
 /// One edge's inputs and gradient outputs in [`Convolution::backward`].
 struct EdgeIo<'a, T> {
     x: &'a [T],

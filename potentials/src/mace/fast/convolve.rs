@@ -10,6 +10,73 @@ use super::mlp::MlpTape;
 use super::network::Layer;
 use rayon::prelude::*;
 
+/// Where the layers' edge work runs: on the CPU ([`CpuEdgeWork`]) or a GPU
+/// (`gpu::GpuEdgeWork`).
+pub trait EdgeWork<T: Real>: std::fmt::Debug + Send + Sync {
+    /// Starts one evaluation of `layers` on `edges`.
+    fn start<'a>(
+        &'a self,
+        layers: &'a [Layer<T>],
+        edges: &'a Edges<T>,
+    ) -> Box<dyn EdgePasses<T> + 'a>;
+}
+
+/// The edge work of one evaluation, layer by layer.
+pub trait EdgePasses<T> {
+    /// Layer `t`'s `A[r] = Σ_{e into r} TP(up[sender], Y_e; MLP(R_e))`, `[n, dim_mid]`.
+    fn forward(&mut self, t: usize, up: &[T]) -> Vec<T>;
+
+    /// The backward of [`forward`](Self::forward) given `g_summed [n, dim_mid]`: returns `g_up`
+    /// and adds each edge's harmonics and radial-basis gradients to `g_y`, `g_r` (sender
+    /// order).
+    fn backward(
+        &mut self,
+        t: usize,
+        up: &[T],
+        g_summed: &[T],
+        g_y: &mut [T],
+        g_r: &mut [T],
+    ) -> Vec<T>;
+}
+
+/// The edge work on the CPU: [`convolve_forward`] and [`convolve_backward`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuEdgeWork;
+
+/// [`CpuEdgeWork`] during one evaluation.
+struct CpuPasses<'a, T> {
+    layers: &'a [Layer<T>],
+    edges: &'a Edges<T>,
+}
+
+impl<T: Real> EdgeWork<T> for CpuEdgeWork {
+    fn start<'a>(
+        &'a self,
+        layers: &'a [Layer<T>],
+        edges: &'a Edges<T>,
+    ) -> Box<dyn EdgePasses<T> + 'a> {
+        Box::new(CpuPasses { layers, edges })
+    }
+}
+
+impl<T: Real> EdgePasses<T> for CpuPasses<'_, T> {
+    fn forward(&mut self, t: usize, up: &[T]) -> Vec<T> {
+        let n = self.edges.receiver_start.len() - 1;
+        convolve_forward(&self.layers[t], self.edges, up, n)
+    }
+
+    fn backward(
+        &mut self,
+        t: usize,
+        up: &[T],
+        g_summed: &[T],
+        g_y: &mut [T],
+        g_r: &mut [T],
+    ) -> Vec<T> {
+        convolve_backward(&self.layers[t], self.edges, up, g_summed, g_y, g_r)
+    }
+}
+
 /// Per-task buffers.
 struct Scratch<T> {
     tape: MlpTape<T>,
@@ -38,7 +105,7 @@ impl<T: Real> Scratch<T> {
 const NODES_PER_TASK: usize = 8;
 
 /// `A[r] = Σ_{e into r} TP(up[sender], Y_e; MLP(R_e))`, `[n, dim_mid]`.
-pub fn convolve_forward<T: Real>(layer: &Layer<T>, edges: &Edges<T>, up: &[T], n: usize) -> Vec<T> {
+fn convolve_forward<T: Real>(layer: &Layer<T>, edges: &Edges<T>, up: &[T], n: usize) -> Vec<T> {
     let conv = &layer.conv;
     let (dim_up, numel) = (up.len() / n.max(1), conv.weight_numel);
     let nb = layer.mlp.width_in();
@@ -78,7 +145,7 @@ pub fn convolve_forward<T: Real>(layer: &Layer<T>, edges: &Edges<T>, up: &[T], n
 
 /// The backward of [`convolve_forward`] given `g_summed [n, dim_mid]`: returns `g_up`, and adds
 /// each edge's harmonics and radial-basis gradients to `g_y`, `g_r` (sender order).
-pub fn convolve_backward<T: Real>(
+fn convolve_backward<T: Real>(
     layer: &Layer<T>,
     edges: &Edges<T>,
     up: &[T],

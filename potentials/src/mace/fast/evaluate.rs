@@ -3,7 +3,7 @@
 //! work streamed per sender, so that each task owns what it writes), and forces and virial from
 //! the per-edge gradients. Every sum runs in a fixed order: results do not depend on threads.
 
-use super::convolve::{convolve_backward, convolve_forward};
+use super::convolve::{EdgePasses, EdgeWork};
 use super::dense::Real;
 use super::edges::{Edges, Harmonics};
 use super::linear::LinearMap;
@@ -47,18 +47,20 @@ struct Tape<T> {
 
 impl<T: Real> Network<T> {
     /// Energies, and forces and virial as `request` asks, of atoms of the given element indices
-    /// on `edges`.
+    /// on `edges`, the edge work done by `work`.
     pub fn evaluate(
         &self,
         elements: &[u32],
         edges: &Edges<T>,
         harmonics: &Harmonics,
         request: Request,
+        work: &dyn EdgeWork<T>,
     ) -> Evaluation {
+        let mut passes = work.start(&self.layers, edges);
         let n = elements.len();
         let groups = ElementGroups::new(elements, self.atomic_numbers.len());
         let (scale, shift) = self.scale_shift.unwrap_or((1.0, 0.0));
-        let (readout, tape) = self.forward(elements, &groups, edges);
+        let (readout, tape) = self.forward(elements, &groups, passes.as_mut());
         let mut pair = vec![0.0; n];
         if !edges.zbl.is_empty() {
             for (e, &(energy, _)) in edges.zbl.iter().enumerate() {
@@ -77,7 +79,14 @@ impl<T: Real> Network<T> {
             energies: Some(energies),
         };
         if request.forces || request.virial {
-            let gradients = self.edge_gradients(elements, &groups, edges, harmonics, &tape, scale);
+            let gradients = self.edge_gradients(
+                elements,
+                &groups,
+                (edges, passes.as_mut()),
+                harmonics,
+                &tape,
+                scale,
+            );
             if request.forces {
                 evaluation.forces = forces(edges, &gradients, n);
             }
@@ -93,7 +102,7 @@ impl<T: Real> Network<T> {
         &self,
         elements: &[u32],
         groups: &ElementGroups,
-        edges: &Edges<T>,
+        passes: &mut dyn EdgePasses<T>,
     ) -> (Vec<f64>, Tape<T>) {
         let n = elements.len();
         // The embedding of a one-hot row is a row of the map: embed each element once.
@@ -114,7 +123,7 @@ impl<T: Real> Network<T> {
             message: Vec::new(),
         };
         let mut readout = vec![0.0; n];
-        for layer in &self.layers {
+        for (t, layer) in self.layers.iter().enumerate() {
             let h = tape.features.last().expect("embedding");
             let sc = layer.residual.then(|| {
                 let mut sc = vec![T::zero(); n * layer.product_linear.dim_out()];
@@ -122,7 +131,7 @@ impl<T: Real> Network<T> {
                 sc
             });
             let up = apply(&layer.linear_up, h);
-            let summed = convolve_forward(layer, edges, &up, n);
+            let summed = passes.forward(t, &up);
             let mut message = apply(&layer.linear, &summed);
             message.iter_mut().for_each(|v| *v *= layer.inverse_avg);
             if !layer.residual {
@@ -163,7 +172,7 @@ impl<T: Real> Network<T> {
         &self,
         elements: &[u32],
         groups: &ElementGroups,
-        edges: &Edges<T>,
+        (edges, passes): (&Edges<T>, &mut dyn EdgePasses<T>),
         harmonics: &Harmonics,
         tape: &Tape<T>,
         scale: f64,
@@ -200,7 +209,7 @@ impl<T: Real> Network<T> {
             }
             let mut g_summed = apply_transposed(&layer.linear, &g_message);
             g_summed.iter_mut().for_each(|v| *v *= layer.inverse_avg);
-            let g_up = convolve_backward(layer, edges, &tape.up[t], &g_summed, &mut g_y, &mut g_r);
+            let g_up = passes.backward(t, &tape.up[t], &g_summed, &mut g_y, &mut g_r);
             if t == 0 {
                 break;
             }

@@ -37,6 +37,18 @@ impl<T: Real> RadialMlp<T> {
         }
     }
 
+    /// The layers as (weights `[h_in][h_out]` divided by √h_in, h_in, h_out).
+    #[cfg(any(feature = "cuda", feature = "wgpu"))]
+    pub fn layers(&self) -> &[(Vec<T>, usize, usize)] {
+        &self.layers
+    }
+
+    /// The normalize2mom constant c.
+    #[cfg(any(feature = "cuda", feature = "wgpu"))]
+    pub fn constant(&self) -> T {
+        self.constant
+    }
+
     /// Input width.
     pub fn width_in(&self) -> usize {
         self.layers.first().map_or(0, |l| l.1)

@@ -23,6 +23,8 @@ mod convolve;
 mod dense;
 mod edges;
 mod evaluate;
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+pub mod gpu;
 mod linear;
 mod mlp;
 mod network;
@@ -37,9 +39,11 @@ use super::model::Header;
 use super::radial::{RadialParameters, ZblRepulsion};
 use super::ElementTable;
 use crate::{AtomicGraph, Evaluation, Potential, PotentialError, Request};
+use convolve::{CpuEdgeWork, EdgeWork};
 use edges::{Edges, Harmonics};
 use network::Network;
 use std::path::Path;
+use std::sync::Arc;
 
 /// A MACE model on the fast path, computing in `T`.
 #[derive(Debug, Clone)]
@@ -50,10 +54,12 @@ pub struct FastMace<T> {
     zbl: Option<ZblRepulsion>,
     r_max: f64,
     elements: ElementTable,
+    /// Where the edge work runs.
+    work: Arc<dyn EdgeWork<T>>,
 }
 
 impl<T: Real> FastMace<T> {
-    /// Loads the model file at `path`.
+    /// Loads the model file at `path`, for the CPU.
     pub fn load(path: &Path) -> Result<Self, PotentialError> {
         let file = ModelFile::read(path)?;
         let header = Header::read(&file)?;
@@ -64,7 +70,22 @@ impl<T: Real> FastMace<T> {
             zbl: ZblRepulsion::load(&file)?,
             r_max: file.config.r_max,
             elements: ElementTable(file.config.atomic_numbers.clone()),
+            work: Arc::new(CpuEdgeWork),
         })
+    }
+}
+
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+impl<T: gpu::GpuReal> FastMace<T> {
+    /// Loads the model file at `path` with its edge work on `device` of the cubecl runtime `R`
+    /// (CUDA, or wgpu for tests).
+    pub fn load_on<R: cubecl::Runtime>(
+        path: &Path,
+        device: &R::Device,
+    ) -> Result<Self, PotentialError> {
+        let mut model = Self::load(path)?;
+        model.work = Arc::new(gpu::GpuEdgeWork::<R, T>::new(device, &model.network.layers));
+        Ok(model)
     }
 }
 
@@ -95,8 +116,12 @@ impl<T: Real> Potential for FastMace<T> {
             &self.radial,
             self.zbl.as_ref(),
         );
-        Ok(self
-            .network
-            .evaluate(&elements, &edges, &self.harmonics, request))
+        Ok(self.network.evaluate(
+            &elements,
+            &edges,
+            &self.harmonics,
+            request,
+            self.work.as_ref(),
+        ))
     }
 }
