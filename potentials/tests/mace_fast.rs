@@ -290,11 +290,16 @@ fn float32_follows_float64() {
 #[test]
 fn gpu_edge_work_equals_the_cpu_path() {
     use mlmd_potentials::cubecl::wgpu::{WgpuDevice, WgpuRuntime};
+    use mlmd_potentials::mace::gpu::CHUNK_BYTES;
     let device = WgpuDevice::default();
     for name in MODELS {
-        let mut cpu = FastMace::<f64>::load(&model(name)).unwrap();
-        let mut gpu = FastMace::<f64>::load_on::<WgpuRuntime>(&model(name), &device).unwrap();
-        let mut gpu32 = FastMace::<f32>::load_on::<WgpuRuntime>(&model(name), &device).unwrap();
+        let path = model(name);
+        let mut cpu = FastMace::<f64>::load(&path).unwrap();
+        // Chunks of a few edges (the per-edge weights of small models are ~100 bytes) and one
+        // chunk for everything.
+        let mut gpu = FastMace::<f64>::load_on::<WgpuRuntime>(&path, &device, 4096).unwrap();
+        let mut gpu32 =
+            FastMace::<f32>::load_on::<WgpuRuntime>(&path, &device, CHUNK_BYTES).unwrap();
         for (seed, (n, cell)) in cells().into_iter().enumerate() {
             let system = System::random(seed as u64 + 21, n, cell, cpu.cutoff() + 0.5);
             let a = eval(&mut cpu, &system);

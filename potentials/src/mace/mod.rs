@@ -10,6 +10,8 @@ mod model;
 mod radial;
 
 pub use config::{MaceConfig, FORMAT, FORMAT_VERSION};
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+pub use fast::gpu;
 pub use fast::{FastMace, Real};
 pub use file::{read_safetensors, HostTensor, ModelFile};
 pub use model::{MaceGraph, MaceModel};
@@ -151,10 +153,19 @@ pub fn load_potential(
         (Mode::Fast, crate::ComputeDevice::Cuda, float) => {
             crate::device::check_cuda()?;
             use cubecl::cuda::{CudaDevice, CudaRuntime};
+            use fast::gpu::CHUNK_BYTES;
             let device = CudaDevice::new(0);
             Ok(match float {
-                FloatType::F32 => Box::new(FastMace::<f32>::load_on::<CudaRuntime>(path, &device)?),
-                FloatType::F64 => Box::new(FastMace::<f64>::load_on::<CudaRuntime>(path, &device)?),
+                FloatType::F32 => Box::new(FastMace::<f32>::load_on::<CudaRuntime>(
+                    path,
+                    &device,
+                    CHUNK_BYTES,
+                )?),
+                FloatType::F64 => Box::new(FastMace::<f64>::load_on::<CudaRuntime>(
+                    path,
+                    &device,
+                    CHUNK_BYTES,
+                )?),
             })
         }
         (Mode::Reference, crate::ComputeDevice::Cpu, _) => Ok(Box::new(

@@ -78,13 +78,16 @@ impl<T: Real> FastMace<T> {
 #[cfg(any(feature = "cuda", feature = "wgpu"))]
 impl<T: gpu::GpuReal> FastMace<T> {
     /// Loads the model file at `path` with its edge work on `device` of the cubecl runtime `R`
-    /// (CUDA, or wgpu for tests).
+    /// (CUDA, or wgpu for tests), in chunks of edges holding at most `chunk_bytes` of per-edge
+    /// weights ([`gpu::CHUNK_BYTES`] by default).
     pub fn load_on<R: cubecl::Runtime>(
         path: &Path,
         device: &R::Device,
+        chunk_bytes: usize,
     ) -> Result<Self, PotentialError> {
         let mut model = Self::load(path)?;
-        model.work = Arc::new(gpu::GpuEdgeWork::<R, T>::new(device, &model.network.layers));
+        let work = gpu::GpuEdgeWork::<R, T>::new(device, &model.network.layers, chunk_bytes);
+        model.work = Arc::new(work);
         Ok(model)
     }
 }

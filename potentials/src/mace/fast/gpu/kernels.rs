@@ -155,9 +155,11 @@ fn couple<F: Float>(
     part
 }
 
-/// `out[r] = Σ_{e into r} TP(x[sender], Y_e; w_e)` with the receivers' edge ranges
-/// `starts [n + 1]`: one thread per (receiver, channel); `w [E][numel]` in receiver order.
+/// `out[r] = Σ_{e into r} TP(x[sender], Y_e; w_e)` for the `count` receivers from `first`,
+/// with the receivers' edge ranges `starts [n + 1]`: one thread per (receiver, channel);
+/// `w [edges of the chunk][numel]` in receiver order.
 #[cube(launch_unchecked)]
+#[allow(clippy::too_many_arguments)]
 pub fn conv_forward<F: Float>(
     t: &Coupling<F>,
     g: &EdgeList<F>,
@@ -166,30 +168,35 @@ pub fn conv_forward<F: Float>(
     w: &Array<F>,
     out: &mut Array<F>,
     channels: usize,
+    first: usize,
+    count: usize,
 ) {
     let n = starts.len() - 1;
     let (dim_x, dim_out) = (x.len() / n, out.len() / n);
     let numel = (t.path_row.len() - 1) * channels;
-    if ABSOLUTE_POS >= n * channels {
+    if ABSOLUTE_POS >= count * channels {
         terminate!();
     }
-    let (r, u) = (ABSOLUTE_POS / channels, ABSOLUTE_POS % channels);
+    let (r, u) = (first + ABSOLUTE_POS / channels, ABSOLUTE_POS % channels);
+    let e0 = usize::cast_from(starts[first]);
     let (start, end) = (usize::cast_from(starts[r]), usize::cast_from(starts[r + 1]));
     for row in 0..t.row_out.len() {
         let w_off = usize::cast_from(t.row_w[row]) + u;
         let mut acc = F::new(0.0);
         for e in start..end {
             let s = usize::cast_from(g.senders[e]);
-            acc += w[e * numel + w_off] * couple::<F>(t, g, row, e, x, s * dim_x + u);
+            acc += w[(e - e0) * numel + w_off] * couple::<F>(t, g, row, e, x, s * dim_x + u);
         }
         let o = r * dim_out + usize::cast_from(t.row_out[row]) + u;
         out[o] = acc;
     }
 }
 
-/// `g_x[s] = ∂/∂x[s]` of `Σ g_out · out` with the senders' ranges `starts [n + 1]` (of
-/// `by_sender`): one thread per (sender, channel); `w [E][numel]` in sender order.
+/// `g_x[s] = ∂/∂x[s]` of `Σ g_out · out` for the `count` senders from `first`, with the
+/// senders' ranges `starts [n + 1]` (of `by_sender`): one thread per (sender, channel);
+/// `w [edges of the chunk][numel]` in sender order.
 #[cube(launch_unchecked)]
+#[allow(clippy::too_many_arguments)]
 pub fn conv_backward_x<F: Float>(
     t: &Coupling<F>,
     g: &EdgeList<F>,
@@ -198,15 +205,18 @@ pub fn conv_backward_x<F: Float>(
     g_out: &Array<F>,
     g_x: &mut Array<F>,
     channels: usize,
+    first: usize,
+    count: usize,
 ) {
     let n = starts.len() - 1;
     let (dim_x, dim_out) = (g_x.len() / n, g_out.len() / n);
     let numel = (t.path_row.len() - 1) * channels;
     let nsh = g.harmonics.len() / g.senders.len();
-    if ABSOLUTE_POS >= n * channels {
+    if ABSOLUTE_POS >= count * channels {
         terminate!();
     }
-    let (s, u) = (ABSOLUTE_POS / channels, ABSOLUTE_POS % channels);
+    let (s, u) = (first + ABSOLUTE_POS / channels, ABSOLUTE_POS % channels);
+    let p0 = usize::cast_from(starts[first]);
     let base = s * dim_x + u;
     for m in 0..dim_x / channels {
         g_x[base + m * channels] = F::new(0.0);
@@ -216,7 +226,7 @@ pub fn conv_backward_x<F: Float>(
         let r = usize::cast_from(g.receivers[e]);
         for row in 0..t.row_out.len() {
             let go = g_out[r * dim_out + usize::cast_from(t.row_out[row]) + u]
-                * w[p * numel + usize::cast_from(t.row_w[row]) + u];
+                * w[(p - p0) * numel + usize::cast_from(t.row_w[row]) + u];
             for q in usize::cast_from(t.row_q[row])..usize::cast_from(t.row_q[row + 1]) {
                 let y = g.harmonics[e * nsh + usize::cast_from(t.q_y[q])];
                 let i = base + usize::cast_from(t.q_x[q]);
@@ -226,9 +236,10 @@ pub fn conv_backward_x<F: Float>(
     }
 }
 
-/// `g_w[p] = ∂/∂w` per edge in sender order, for node features `x [n][dim_x]`: one thread per
-/// (edge, channel).
+/// `g_w = ∂/∂w` for the edges of sender-order positions `p0..` (as many as `g_w` holds), for
+/// node features `x [n][dim_x]`: one thread per (edge, channel).
 #[cube(launch_unchecked)]
+#[allow(clippy::too_many_arguments)]
 pub fn conv_backward_w<F: Float>(
     t: &Coupling<F>,
     g: &EdgeList<F>,
@@ -237,15 +248,16 @@ pub fn conv_backward_w<F: Float>(
     g_w: &mut Array<F>,
     channels: usize,
     dim_x: usize,
+    p0: usize,
 ) {
     let n = x.len() / dim_x;
     let dim_out = g_out.len() / n;
     let numel = (t.path_row.len() - 1) * channels;
-    if ABSOLUTE_POS >= g.senders.len() * channels {
+    if ABSOLUTE_POS >= g_w.len() / numel * channels {
         terminate!();
     }
-    let (p, u) = (ABSOLUTE_POS / channels, ABSOLUTE_POS % channels);
-    let e = usize::cast_from(g.by_sender[p]);
+    let (k, u) = (ABSOLUTE_POS / channels, ABSOLUTE_POS % channels);
+    let e = usize::cast_from(g.by_sender[p0 + k]);
     let (s, r) = (
         usize::cast_from(g.senders[e]),
         usize::cast_from(g.receivers[e]),
@@ -257,13 +269,14 @@ pub fn conv_backward_w<F: Float>(
             let go = g_out[r * dim_out + usize::cast_from(t.row_out[row]) + u];
             acc += go * couple::<F>(t, g, row, e, x, s * dim_x + u);
         }
-        g_w[p * numel + path * channels + u] = acc;
+        g_w[k * numel + path * channels + u] = acc;
     }
 }
 
-/// `g_y[p] = ∂/∂Y` per edge in sender order, summed over channels, for node features
-/// `x [n][dim_x]` and `w [E][numel]` in sender order: one thread per edge.
+/// `g_y = ∂/∂Y`, summed over channels, for the edges of sender-order positions `p0..` (as many
+/// as `g_y` holds), node features `x [n][dim_x]` and their `w` rows: one thread per edge.
 #[cube(launch_unchecked)]
+#[allow(clippy::too_many_arguments)]
 pub fn conv_backward_y<F: Float>(
     t: &Coupling<F>,
     g: &EdgeList<F>,
@@ -273,27 +286,28 @@ pub fn conv_backward_y<F: Float>(
     g_y: &mut Array<F>,
     channels: usize,
     dim_x: usize,
+    p0: usize,
 ) {
     let n = x.len() / dim_x;
     let dim_out = g_out.len() / n;
     let numel = (t.path_row.len() - 1) * channels;
     let nsh = g.harmonics.len() / g.senders.len();
-    if ABSOLUTE_POS >= g.senders.len() {
+    if ABSOLUTE_POS >= g_y.len() / nsh {
         terminate!();
     }
-    let p = ABSOLUTE_POS;
-    let e = usize::cast_from(g.by_sender[p]);
+    let k = ABSOLUTE_POS;
+    let e = usize::cast_from(g.by_sender[p0 + k]);
     let (s, r) = (
         usize::cast_from(g.senders[e]),
         usize::cast_from(g.receivers[e]),
     );
     for j in 0..nsh {
-        g_y[p * nsh + j] = F::new(0.0);
+        g_y[k * nsh + j] = F::new(0.0);
     }
     for row in 0..t.row_out.len() {
         let (o, w_off) = (
             r * dim_out + usize::cast_from(t.row_out[row]),
-            p * numel + usize::cast_from(t.row_w[row]),
+            k * numel + usize::cast_from(t.row_w[row]),
         );
         for q in usize::cast_from(t.row_q[row])..usize::cast_from(t.row_q[row + 1]) {
             let xq = s * dim_x + usize::cast_from(t.q_x[q]);
@@ -301,7 +315,7 @@ pub fn conv_backward_y<F: Float>(
             for u in 0..channels {
                 acc += g_out[o + u] * w[w_off + u] * x[xq + u];
             }
-            let j = p * nsh + usize::cast_from(t.q_y[q]);
+            let j = k * nsh + usize::cast_from(t.q_y[q]);
             g_y[j] += t.q_v[q] * acc;
         }
     }

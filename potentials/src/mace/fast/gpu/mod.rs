@@ -2,10 +2,12 @@
 //! radial MLP, the channel-wise tensor product and the sum into receivers, and their backward
 //! passes, run where the network's float type is f32 or f64; node work stays on the CPU.
 //!
-//! Per evaluation the graph (edge indices, harmonics, radial basis in receiver and in sender
-//! order) goes to the device once; per layer the node features go up and the messages, the
-//! features' gradients and the per-edge harmonics and radial-basis gradients come back. The
-//! per-edge weights are recomputed for the backward pass, as on the CPU. The same kernels run
+//! Per evaluation the graph (edge indices, harmonics) goes to the device once; per layer the node
+//! features go up and the messages, the features' gradients and the per-edge harmonics and
+//! radial-basis gradients come back. The edge work streams over chunks of receivers (forward)
+//! or senders (backward) whose per-edge weights fit in `chunk_bytes`: the radial basis of a
+//! chunk goes up, its weights live on the device only while the chunk is worked on, and are
+//! recomputed for the backward pass, as on the CPU. The same kernels run
 //! on CUDA (`cuda` feature) and on wgpu's Vulkan backend (`wgpu` feature, which the tests use
 //! with Mesa's CPU driver lavapipe).
 
@@ -60,10 +62,15 @@ struct LayerTables {
     constants: Buffer,
 }
 
+/// Device memory for one chunk's per-edge weights by default: 512 MiB.
+pub const CHUNK_BYTES: usize = 512 << 20;
+
 /// The edge work on a device of runtime `R`, computing in `T`.
 pub struct GpuEdgeWork<R: Runtime, T> {
     client: ComputeClient<R>,
     layers: Vec<LayerTables>,
+    /// Bytes of per-edge weights per chunk.
+    chunk_bytes: usize,
     marker: std::marker::PhantomData<T>,
 }
 
@@ -76,8 +83,9 @@ impl<R: Runtime, T> std::fmt::Debug for GpuEdgeWork<R, T> {
 }
 
 impl<R: Runtime, T: GpuReal> GpuEdgeWork<R, T> {
-    /// Uploads the tables of `layers` to `device`.
-    pub fn new(device: &R::Device, layers: &[Layer<T>]) -> Self {
+    /// Uploads the tables of `layers` to `device`; chunks of edges hold at most `chunk_bytes`
+    /// of per-edge weights ([`CHUNK_BYTES`] is a good default).
+    pub fn new(device: &R::Device, layers: &[Layer<T>], chunk_bytes: usize) -> Self {
         let client = R::client(device);
         let layers = layers
             .iter()
@@ -115,6 +123,7 @@ impl<R: Runtime, T: GpuReal> GpuEdgeWork<R, T> {
         Self {
             client,
             layers,
+            chunk_bytes,
             marker: std::marker::PhantomData,
         }
     }
@@ -149,9 +158,6 @@ struct DeviceGraph {
     by_sender: Buffer,
     sender_start: Buffer,
     harmonics: Buffer,
-    /// `[E][n_bessel]` radial basis in receiver and in sender order.
-    radial: Buffer,
-    radial_by_sender: Buffer,
     nodes: usize,
     edges: usize,
     nsh: usize,
@@ -161,6 +167,9 @@ struct DeviceGraph {
 struct GpuPasses<'a, R: Runtime, T> {
     work: &'a GpuEdgeWork<R, T>,
     graph: DeviceGraph,
+    edges: &'a Edges<T>,
+    /// `[E][n_bessel]` radial basis in sender order.
+    radial_by_sender: Vec<T>,
 }
 
 impl<R: Runtime, T: GpuReal> EdgeWork<T> for GpuEdgeWork<R, T> {
@@ -169,9 +178,16 @@ impl<R: Runtime, T: GpuReal> EdgeWork<T> for GpuEdgeWork<R, T> {
         _layers: &'a [Layer<T>],
         edges: &'a Edges<T>,
     ) -> Box<dyn EdgePasses<T> + 'a> {
+        let nb = edges.radial.len() / edges.len().max(1);
         Box::new(GpuPasses {
             work: self,
             graph: GpuPasses::<R, T>::graph_for(self, edges),
+            edges,
+            radial_by_sender: edges
+                .by_sender
+                .iter()
+                .flat_map(|&k| edges.radial[k as usize * nb..][..nb].iter().copied())
+                .collect(),
         })
     }
 }
@@ -186,12 +202,6 @@ impl<R: Runtime, T: GpuReal> GpuPasses<'_, R, T> {
                 .collect()
         };
         let (e, nodes) = (edges.len(), edges.receiver_start.len() - 1);
-        let nb = edges.radial.len() / e.max(1);
-        let radial_by_sender: Vec<T> = edges
-            .by_sender
-            .iter()
-            .flat_map(|&k| edges.radial[k as usize * nb..][..nb].iter().copied())
-            .collect();
         DeviceGraph {
             senders: upload(c, &edges.senders),
             receivers: upload(c, &edges.receivers),
@@ -199,8 +209,6 @@ impl<R: Runtime, T: GpuReal> GpuPasses<'_, R, T> {
             by_sender: upload(c, &edges.by_sender),
             sender_start: upload(c, &index(&edges.sender_start)),
             harmonics: upload(c, &edges.harmonics),
-            radial: upload(c, &edges.radial),
-            radial_by_sender: upload(c, &radial_by_sender),
             nodes,
             edges: e,
             nsh: edges.harmonics.len() / e.max(1),
@@ -336,32 +344,76 @@ impl<R: Runtime, T: GpuReal> GpuPasses<'_, R, T> {
     }
 }
 
+/// Consecutive nodes `(first, count)` whose edges (ranges `starts [n + 1]`) number at most
+/// `max_edges`, or one node where a single node has more.
+fn chunks(starts: &[usize], max_edges: usize) -> Vec<(usize, usize)> {
+    let n = starts.len() - 1;
+    let mut out = Vec::new();
+    let mut first = 0;
+    while first < n {
+        let mut end = first + 1;
+        while end < n && starts[end + 1] - starts[first] <= max_edges {
+            end += 1;
+        }
+        out.push((first, end - first));
+        first = end;
+    }
+    out
+}
+
+impl<R: Runtime, T: GpuReal> GpuPasses<'_, R, T> {
+    /// Layer `t`'s node chunks over `starts`.
+    fn chunks(&self, t: usize, starts: &[usize]) -> Vec<(usize, usize)> {
+        let per_edge = self.work.layers[t].numel * std::mem::size_of::<T>();
+        chunks(starts, (self.work.chunk_bytes / per_edge.max(1)).max(1))
+    }
+
+    /// Layer `t`'s per-edge weights and MLP tape for radial-basis rows `radial [rows][nb]`
+    /// (a one-value placeholder when there are no rows).
+    fn weights(&self, t: usize, radial: &[T]) -> (Buffer, MlpTape) {
+        let rows = radial.len() / self.work.layers[t].mlp[0].1;
+        if rows == 0 {
+            return (empty::<R, T>(self.client(), 1), Vec::new());
+        }
+        self.mlp_forward(t, &upload(self.client(), radial), rows)
+    }
+}
+
 impl<R: Runtime, T: GpuReal> EdgePasses<T> for GpuPasses<'_, R, T> {
     fn forward(&mut self, t: usize, up: &[T]) -> Vec<T> {
         let (l, g, c) = (&self.work.layers[t], &self.graph, self.client());
-        let dim_out = l.rows * l.channels;
+        let out = empty::<R, T>(c, g.nodes * l.rows * l.channels);
         if g.edges == 0 {
-            return vec![T::zero(); g.nodes * dim_out];
+            return vec![T::zero(); out.len];
         }
-        let (w, _) = self.mlp_forward(t, &g.radial, g.edges);
         let x = upload(c, up);
-        let out = empty::<R, T>(c, g.nodes * dim_out);
-        let (count, dim) = grid(c, g.nodes * l.channels);
-        // SAFETY: the tables index inside `x` (`[n][dim_up]`), `w` (`[E][numel]`) and `out`.
-        #[allow(unsafe_code)]
-        unsafe {
-            kernels::conv_forward::launch_unchecked::<T, R>(
-                c,
-                count,
-                dim,
-                self.coupling(t),
-                self.edge_list(),
-                g.receiver_start.arg(),
-                x.arg(),
-                w.arg(),
-                out.arg(),
-                l.channels,
-            );
+        let (starts, nb) = (
+            &self.edges.receiver_start,
+            self.edges.radial.len() / g.edges,
+        );
+        for (first, count) in self.chunks(t, starts) {
+            let (e0, e1) = (starts[first], starts[first + count]);
+            let (w, _) = self.weights(t, &self.edges.radial[e0 * nb..e1 * nb]);
+            let (cubes, dim) = grid(c, count * l.channels);
+            // SAFETY: the tables index inside `x` (`[n][dim_up]`), `out` (`[n][dim_out]`) and
+            // `w` (the chunk's edges × numel).
+            #[allow(unsafe_code)]
+            unsafe {
+                kernels::conv_forward::launch_unchecked::<T, R>(
+                    c,
+                    cubes,
+                    dim,
+                    self.coupling(t),
+                    self.edge_list(),
+                    g.receiver_start.arg(),
+                    x.arg(),
+                    w.arg(),
+                    out.arg(),
+                    l.channels,
+                    first,
+                    count,
+                );
+            }
         }
         self.read(&out)
     }
@@ -378,63 +430,78 @@ impl<R: Runtime, T: GpuReal> EdgePasses<T> for GpuPasses<'_, R, T> {
         if g.edges == 0 {
             return vec![T::zero(); up.len()];
         }
-        let dim_x = up.len() / g.nodes;
-        let (w, tape) = self.mlp_forward(t, &g.radial_by_sender, g.edges);
+        let (dim_x, nb) = (up.len() / g.nodes, self.edges.radial.len() / g.edges);
         let (x, g_out) = (upload(c, up), upload(c, g_summed));
         let g_x = empty::<R, T>(c, up.len());
-        let g_w = empty::<R, T>(c, g.edges * l.numel);
-        let gy = empty::<R, T>(c, g.edges * g.nsh);
-        // SAFETY (all three): the tables index inside the node arrays `[n][dim]` and the
-        // per-edge arrays `[E][width]` they are given.
-        #[allow(unsafe_code)]
-        unsafe {
-            let (count, dim) = grid(c, g.nodes * l.channels);
-            kernels::conv_backward_x::launch_unchecked::<T, R>(
-                c,
-                count,
-                dim,
-                self.coupling(t),
-                self.edge_list(),
-                g.sender_start.arg(),
-                w.arg(),
-                g_out.arg(),
-                g_x.arg(),
-                l.channels,
-            );
-            let (count, dim) = grid(c, g.edges * l.channels);
-            kernels::conv_backward_w::launch_unchecked::<T, R>(
-                c,
-                count,
-                dim,
-                self.coupling(t),
-                self.edge_list(),
-                x.arg(),
-                g_out.arg(),
-                g_w.arg(),
-                l.channels,
-                dim_x,
-            );
-            let (count, dim) = grid(c, g.edges);
-            kernels::conv_backward_y::launch_unchecked::<T, R>(
-                c,
-                count,
-                dim,
-                self.coupling(t),
-                self.edge_list(),
-                x.arg(),
-                w.arg(),
-                g_out.arg(),
-                gy.arg(),
-                l.channels,
-                dim_x,
-            );
+        let starts = &self.edges.sender_start;
+        for (first, count) in self.chunks(t, starts) {
+            let (p0, p1) = (starts[first], starts[first + count]);
+            let (w, tape) = self.weights(t, &self.radial_by_sender[p0 * nb..p1 * nb]);
+            let (cubes, dim) = grid(c, count * l.channels);
+            // SAFETY: the tables index inside the node arrays `[n][dim]` and the chunk's
+            // per-edge arrays `[p1 − p0][width]`.
+            #[allow(unsafe_code)]
+            unsafe {
+                kernels::conv_backward_x::launch_unchecked::<T, R>(
+                    c,
+                    cubes,
+                    dim,
+                    self.coupling(t),
+                    self.edge_list(),
+                    g.sender_start.arg(),
+                    w.arg(),
+                    g_out.arg(),
+                    g_x.arg(),
+                    l.channels,
+                    first,
+                    count,
+                );
+            }
+            if p1 == p0 {
+                continue;
+            }
+            let g_w = empty::<R, T>(c, (p1 - p0) * l.numel);
+            let gy = empty::<R, T>(c, (p1 - p0) * g.nsh);
+            // SAFETY: as above.
+            #[allow(unsafe_code)]
+            unsafe {
+                let (cubes, dim) = grid(c, (p1 - p0) * l.channels);
+                kernels::conv_backward_w::launch_unchecked::<T, R>(
+                    c,
+                    cubes,
+                    dim,
+                    self.coupling(t),
+                    self.edge_list(),
+                    x.arg(),
+                    g_out.arg(),
+                    g_w.arg(),
+                    l.channels,
+                    dim_x,
+                    p0,
+                );
+                let (cubes, dim) = grid(c, p1 - p0);
+                kernels::conv_backward_y::launch_unchecked::<T, R>(
+                    c,
+                    cubes,
+                    dim,
+                    self.coupling(t),
+                    self.edge_list(),
+                    x.arg(),
+                    w.arg(),
+                    g_out.arg(),
+                    gy.arg(),
+                    l.channels,
+                    dim_x,
+                    p0,
+                );
+            }
+            let gr = self.mlp_backward(t, &tape, g_w, p1 - p0);
+            let add = |into: &mut [T], from: Vec<T>| {
+                into.iter_mut().zip(from).for_each(|(a, b)| *a += b);
+            };
+            add(&mut g_y[p0 * g.nsh..p1 * g.nsh], self.read(&gy));
+            add(&mut g_r[p0 * nb..p1 * nb], self.read(&gr));
         }
-        let gr = self.mlp_backward(t, &tape, g_w, g.edges);
-        let add = |into: &mut [T], from: Vec<T>| {
-            into.iter_mut().zip(from).for_each(|(a, b)| *a += b);
-        };
-        add(g_y, self.read(&gy));
-        add(g_r, self.read(&gr));
         self.read(&g_x)
     }
 }
