@@ -9,7 +9,7 @@
    relative, forces within 1e-4 of the largest force); the reference path (burn's CUDA backend,
    float32 only, TF32 matrix products) is reported beside them, not checked. The worst
    differences are printed.
-2. Speed and memory: `mlmd bench --input` on diamond Si (1,000 to 100,000 atoms) with a
+2. Speed and memory: `mlmd bench --input` on diamond Si (1,000 to 1,000,000 atoms) with a
    MACE-MP-0-medium-shaped model (benches/mace_torch_bench.py make, scripts/export_mace.py):
    µs/atom/step, peak host memory (mlmd's report) and peak GPU memory (nvidia-smi, sampled every
    0.1 s), on the GPU and, beside it, on the CPU path of the same machine.
@@ -207,6 +207,7 @@ def bench(mlmd, work, model, threads, cpu):
         ((11, 11, 10), "float32", "cuda", "fast", 3, 60),
         ((11, 11, 10), "float64", "cuda", "fast", 3, 60),
         ((25, 25, 20), "float32", "cuda", "fast", 2, 90),
+        ((50, 50, 50), "float32", "cuda", "fast", 1, 120),
         ((5, 5, 5), "float32", "cuda", "reference", 5, 60),
         ((5, 5, 5), "float32", "cpu", "fast", 5, 60),
         ((5, 5, 5), "float64", "cpu", "fast", 5, 60),
