@@ -71,6 +71,7 @@ class GpuMemory:
 
 
 DEADLINE = [float("inf")]  # time.time() at which the whole check must end (--budget)
+GPU = ["cuda"]  # the device of the "GPU" runs (--device cpu smoke-tests this script)
 
 
 def run(command, limit):
@@ -90,7 +91,7 @@ def run(command, limit):
 def eval_frames(mlmd, work, model, dtype, limit, structures=DATA / "structures.extxyz",
                 mode="fast"):
     path = work / f"eval-{model}-{dtype}-{mode}.toml"
-    path.write_text(input_text(structures, DATA / f"{model}.safetensors", dtype, "cuda",
+    path.write_text(input_text(structures, DATA / f"{model}.safetensors", dtype, GPU[0],
                                mode, 0))
     out = work / f"eval-{model}-{dtype}-{mode}.json"
     ok, seconds, _, err = run([mlmd, "eval", str(path), "--structure", str(structures),
@@ -158,7 +159,7 @@ def each_structure(mlmd, work, model, dtype, mode):
 
 
 def parity(mlmd, work):
-    print("== parity: mlmd eval on CUDA vs mace-torch (float64), tests/data/mace")
+    print(f"== parity: mlmd eval on {GPU[0]} vs mace-torch (float64), tests/data/mace")
     failed = False
     for model in MODELS:
         reference = json.loads((DATA / f"{model}__reference.json").read_text())
@@ -217,6 +218,7 @@ def bench(mlmd, work, model, threads, cpu):
     for cells, dtype, device, mode, steps, limit in cases:
         if device == "cpu" and not cpu:
             continue
+        device = GPU[0] if device == "cuda" else device
         structure = work / f"si-{'x'.join(map(str, cells))}.extxyz"
         atoms = diamond_si(cells, structure)
         path = work / f"bench-{atoms}-{dtype}-{device}.toml"
@@ -265,8 +267,11 @@ def main():
     parser.add_argument("--scaling-only", action="store_true",
                         help="only the CPU fast path's thread scaling (needs --model)")
     parser.add_argument("--budget", type=float, default=450, help="seconds for the whole check")
+    parser.add_argument("--device", default="cuda",
+                        help="device of the GPU runs; cpu smoke-tests the script without a GPU")
     args = parser.parse_args()
     DEADLINE[0] = time.time() + args.budget
+    GPU[0] = args.device
     mlmd = str(Path(args.mlmd).resolve())
     try:
         subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total",
