@@ -1,4 +1,4 @@
-//! The fast path's edge work on a GPU through cubecl (`#[cube]` kernels, [`kernels`]): the
+//! The fast path's edge work on a GPU through cubecl (`#[cube]` kernels in `kernels.rs`): the
 //! radial MLP, the channel-wise tensor product and the sum into receivers, and their backward
 //! passes, run where the network's float type is f32 or f64; node work stays on the CPU.
 //!
