@@ -15,8 +15,10 @@ use mlmd_integrators::{
     maxwell_boltzmann, CRescale, Coupling, Csvr, Integrator, Langevin, Mtk, NoseHooverChain,
     VelocityVerlet,
 };
+use mlmd_potentials::model_file::Architecture;
+use mlmd_potentials::models::{load_potential, Mode};
 use mlmd_potentials::{
-    mace, ComputeDevice, FloatType, LennardJones, LennardJonesPair, Pairwise, Potential,
+    ComputeDevice, FloatType, LennardJones, LennardJonesPair, Pairwise, Potential,
 };
 use nalgebra::{Matrix3, Vector3};
 use serde::Deserialize;
@@ -103,22 +105,40 @@ pub enum PotentialInput {
         pairs: Vec<PairInput>,
     },
     /// A MACE model exported by `scripts/export_mace.py`.
-    Mace {
-        /// The exported `.safetensors` file, relative to the input file.
-        model: PathBuf,
-        /// Precision of the network (default float32).
-        #[serde(default)]
-        dtype: DtypeInput,
-        /// Where the network runs (default cpu).
-        #[serde(default)]
-        device: DeviceInput,
-        /// Evaluation path (default fast).
-        #[serde(default)]
-        mode: ModeInput,
-    },
+    Mace(ModelInput),
+    /// A NequIP model exported by `scripts/export_nequip.py`.
+    Nequip(ModelInput),
 }
 
-/// `potential.mode` of a MACE model.
+/// The settings of an ML model, the same for every architecture.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelInput {
+    /// The exported `.safetensors` file, relative to the input file.
+    pub model: PathBuf,
+    /// Precision of the network (default float32).
+    #[serde(default)]
+    pub dtype: DtypeInput,
+    /// Where the network runs (default cpu).
+    #[serde(default)]
+    pub device: DeviceInput,
+    /// Evaluation path (default fast).
+    #[serde(default)]
+    pub mode: ModeInput,
+}
+
+impl PotentialInput {
+    /// The ML model's architecture and settings, if the potential is one.
+    pub fn model(&self) -> Option<(Architecture, &ModelInput)> {
+        match self {
+            Self::LennardJones { .. } => None,
+            Self::Mace(m) => Some((Architecture::Mace, m)),
+            Self::Nequip(m) => Some((Architecture::Nequip, m)),
+        }
+    }
+}
+
+/// `potential.mode` of an ML model.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum ModeInput {
@@ -490,12 +510,14 @@ fn build_potential(section: &PotentialInput, path: &Path) -> Result<Box<dyn Pote
                 .map_err(|e| error(format!("potential: {e}")))?;
             Ok(Box::new(Pairwise::new(lj)))
         }
-        PotentialInput::Mace {
-            model,
-            dtype,
-            device,
-            mode,
-        } => {
+        PotentialInput::Mace(settings) | PotentialInput::Nequip(settings) => {
+            let (architecture, _) = section.model().expect("an ML model");
+            let ModelInput {
+                model,
+                dtype,
+                device,
+                mode,
+            } = settings;
             let float = match dtype {
                 DtypeInput::Float32 => FloatType::F32,
                 DtypeInput::Float64 => FloatType::F64,
@@ -505,10 +527,10 @@ fn build_potential(section: &PotentialInput, path: &Path) -> Result<Box<dyn Pote
                 DeviceInput::Cuda => ComputeDevice::Cuda,
             };
             let mode = match mode {
-                ModeInput::Fast => mace::Mode::Fast,
-                ModeInput::Reference => mace::Mode::Reference,
+                ModeInput::Fast => Mode::Fast,
+                ModeInput::Reference => Mode::Reference,
             };
-            mace::load_potential(&resolve(model), device, float, mode)
+            load_potential(architecture, &resolve(model), device, float, mode)
                 .map_err(|e| error(format!("potential: {e}")))
         }
     }
@@ -727,8 +749,8 @@ impl Input {
             ("the input file", self.path.clone()),
             ("structure.file", self.resolve(&f.structure.file)),
         ];
-        if let PotentialInput::Mace { model, .. } = &f.potential {
-            inputs.push(("potential.model", self.resolve(model)));
+        if let Some((_, settings)) = f.potential.model() {
+            inputs.push(("potential.model", self.resolve(&settings.model)));
         }
         if let Some(topology) = &f.structure.topology {
             inputs.push(("structure.topology", self.resolve(topology)));

@@ -7,8 +7,12 @@
 
 mod device;
 pub mod equivariant;
+pub mod fast;
 mod graph;
 pub mod mace;
+pub mod model_file;
+pub mod models;
+pub mod nequip;
 pub mod pair;
 mod potential;
 

@@ -1,8 +1,11 @@
-//! The fast MACE path (hand-written kernels and gradients) against the taped reference path on
-//! random periodic systems with self-image edges, against finite differences of its own energy,
-//! and across thread counts. Parity with mace-torch itself is in the workspace's tests/mace.rs.
+//! The fast path (hand-written kernels and gradients) of MACE against the taped reference path
+//! on random periodic systems with self-image edges; MACE's and NequIP's against finite
+//! differences of their own energy, across thread counts, and (with `--features wgpu`) with the
+//! edge work on a GPU. Parity with mace-torch and nequip is in the workspace's tests/mace.rs and
+//! tests/nequip.rs.
 
 use mlmd_potentials::mace::FastMace;
+use mlmd_potentials::nequip::Nequip;
 use mlmd_potentials::{AtomicGraph, CpuBackend, Evaluation, FloatType, Mace, Potential, Request};
 use nalgebra::{Matrix3, Vector3};
 use rand::{Rng, SeedableRng};
@@ -19,6 +22,11 @@ const MODELS: [&str; 4] = [
 
 fn model(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/data/mace/{name}.safetensors"))
+}
+
+/// The exported NequIP test model (tests/data/nequip in the workspace).
+fn nequip_model() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/nequip/nequip_small.safetensors")
 }
 
 /// Atoms in a periodic cell and every edge within `reach`, own images included.
@@ -197,50 +205,62 @@ fn fast_equals_reference_on_random_periodic_systems() {
 
 #[test]
 fn forces_and_virial_equal_finite_differences_of_the_fast_energy() {
-    let h = 1e-5;
     for name in ["mace_small_a", "mace_small_b"] {
         let mut fast = FastMace::<f64>::load(&model(name)).unwrap();
-        let (n, cell) = cells()[0];
-        let system = System::random(5, n, cell, fast.cutoff() + 1.0);
-        let analytic = eval(&mut fast, &system);
-        let mut worst: f64 = 0.0;
-        for atom in 0..n {
-            for axis in 0..3 {
-                let energy_at = |delta: f64, fast: &mut FastMace<f64>| {
-                    let mut moved = system.strained(&Matrix3::zeros());
-                    moved.positions[atom][axis] += delta;
-                    eval(fast, &moved).energy
-                };
-                let numeric = -(energy_at(h, &mut fast) - energy_at(-h, &mut fast)) / (2.0 * h);
-                worst = worst.max((numeric - analytic.forces[atom][axis]).abs());
-            }
-        }
-        assert!(
-            worst < 1e-7,
-            "{name}: forces differ from −dE/dx by {worst:e}"
-        );
-        let virial = analytic.virial.unwrap();
-        let mut worst: f64 = 0.0;
-        for a in 0..3 {
-            for b in 0..3 {
-                let mut epsilon = Matrix3::zeros();
-                epsilon[(a, b)] += 0.5;
-                epsilon[(b, a)] += 0.5;
-                let plus = eval(&mut fast, &system.strained(&(epsilon * h))).energy;
-                let minus = eval(&mut fast, &system.strained(&(epsilon * -h))).energy;
-                worst = worst.max((-(plus - minus) / (2.0 * h) - virial[(a, b)]).abs());
-            }
-        }
-        assert!(
-            worst < 1e-7,
-            "{name}: virial differs from −dE/dε by {worst:e}"
-        );
+        assert_finite_differences(name, &mut fast);
     }
+    let mut nequip = Nequip::<f64>::load(&nequip_model()).unwrap();
+    assert_finite_differences("nequip_small", &mut nequip);
+}
+
+/// Forces = −dE/dx and virial = −dE/dε by central differences (1e-7) on a random system.
+fn assert_finite_differences(name: &str, fast: &mut dyn Potential) {
+    let h = 1e-5;
+    let (n, cell) = cells()[0];
+    let system = System::random(5, n, cell, fast.cutoff() + 1.0);
+    let analytic = eval(fast, &system);
+    let mut worst: f64 = 0.0;
+    for atom in 0..n {
+        for axis in 0..3 {
+            let mut energy_at = |delta: f64| {
+                let mut moved = system.strained(&Matrix3::zeros());
+                moved.positions[atom][axis] += delta;
+                eval(fast, &moved).energy
+            };
+            let numeric = -(energy_at(h) - energy_at(-h)) / (2.0 * h);
+            worst = worst.max((numeric - analytic.forces[atom][axis]).abs());
+        }
+    }
+    assert!(
+        worst < 1e-7,
+        "{name}: forces differ from −dE/dx by {worst:e}"
+    );
+    let virial = analytic.virial.unwrap();
+    let mut worst: f64 = 0.0;
+    for a in 0..3 {
+        for b in 0..3 {
+            let mut epsilon = Matrix3::zeros();
+            epsilon[(a, b)] += 0.5;
+            epsilon[(b, a)] += 0.5;
+            let plus = eval(fast, &system.strained(&(epsilon * h))).energy;
+            let minus = eval(fast, &system.strained(&(epsilon * -h))).energy;
+            worst = worst.max((-(plus - minus) / (2.0 * h) - virial[(a, b)]).abs());
+        }
+    }
+    assert!(
+        worst < 1e-7,
+        "{name}: virial differs from −dE/dε by {worst:e}"
+    );
 }
 
 #[test]
 fn results_do_not_depend_on_the_number_of_threads() {
-    let mut fast = FastMace::<f64>::load(&model("mace_small_b")).unwrap();
+    assert_thread_independent(&mut FastMace::<f64>::load(&model("mace_small_b")).unwrap());
+    assert_thread_independent(&mut Nequip::<f64>::load(&nequip_model()).unwrap());
+}
+
+/// Bit-identical results on 1 and 2 threads.
+fn assert_thread_independent(fast: &mut dyn Potential) {
     let (n, cell) = cells()[1];
     let system = System::random(3, n, cell, fast.cutoff());
     let mut run = |threads: usize| {
@@ -248,7 +268,7 @@ fn results_do_not_depend_on_the_number_of_threads() {
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| eval(&mut fast, &system))
+            .install(|| eval(fast, &system))
     };
     let (one, two) = (run(1), run(2));
     assert_eq!(one, two, "1 and 2 threads differ");
@@ -292,33 +312,53 @@ fn gpu_edge_work_equals_the_cpu_path() {
     use mlmd_potentials::cubecl::wgpu::{WgpuDevice, WgpuRuntime};
     use mlmd_potentials::mace::gpu::CHUNK_BYTES;
     let device = WgpuDevice::default();
+    // Chunks of a few edges (the per-edge weights of small models are ~100 bytes) in f64, one
+    // chunk for everything in f32.
     for name in MODELS {
         let path = model(name);
-        let mut cpu = FastMace::<f64>::load(&path).unwrap();
-        // Chunks of a few edges (the per-edge weights of small models are ~100 bytes) and one
-        // chunk for everything.
-        let mut gpu = FastMace::<f64>::load_on::<WgpuRuntime>(&path, &device, 4096).unwrap();
-        let mut gpu32 =
-            FastMace::<f32>::load_on::<WgpuRuntime>(&path, &device, CHUNK_BYTES).unwrap();
-        for (seed, (n, cell)) in cells().into_iter().enumerate() {
-            let system = System::random(seed as u64 + 21, n, cell, cpu.cutoff() + 0.5);
-            let a = eval(&mut cpu, &system);
-            let [de, df, dw, de_atoms] = differences(&eval(&mut gpu, &system), &a);
-            assert!(
-                de <= 1e-10 && df <= 1e-10 && dw <= 1e-10 && de_atoms <= 1e-10,
-                "{name} system {seed}, f64: ΔE {de:e}, ΔF {df:e}, ΔW {dw:e}, ΔE_i {de_atoms:e}"
-            );
-            let b = eval(&mut gpu32, &system);
-            let [de, df, ..] = differences(&b, &a);
-            let f_scale = max_abs(
-                a.forces
-                    .iter()
-                    .flat_map(|f| f.iter().copied().collect::<Vec<_>>()),
-            );
-            assert!(
-                de <= 1e-4 * a.energy.abs() && df <= 1e-4 * f_scale,
-                "{name} system {seed}, f32: ΔE {de:e}, ΔF {df:e}"
-            );
-        }
+        assert_gpu_equals_cpu(
+            name,
+            &mut FastMace::<f64>::load(&path).unwrap(),
+            &mut FastMace::<f64>::load_on::<WgpuRuntime>(&path, &device, 4096).unwrap(),
+            &mut FastMace::<f32>::load_on::<WgpuRuntime>(&path, &device, CHUNK_BYTES).unwrap(),
+        );
+    }
+    let path = nequip_model();
+    assert_gpu_equals_cpu(
+        "nequip_small",
+        &mut Nequip::<f64>::load(&path).unwrap(),
+        &mut Nequip::<f64>::load_on::<WgpuRuntime>(&path, &device, 4096).unwrap(),
+        &mut Nequip::<f32>::load_on::<WgpuRuntime>(&path, &device, CHUNK_BYTES).unwrap(),
+    );
+}
+
+/// The GPU edge work (`gpu` in f64, `gpu32` in f32) against the CPU path on random systems:
+/// f64 to 1e-10, f32 within 1e-4.
+#[cfg(feature = "wgpu")]
+fn assert_gpu_equals_cpu(
+    name: &str,
+    cpu: &mut dyn Potential,
+    gpu: &mut dyn Potential,
+    gpu32: &mut dyn Potential,
+) {
+    for (seed, (n, cell)) in cells().into_iter().enumerate() {
+        let system = System::random(seed as u64 + 21, n, cell, cpu.cutoff() + 0.5);
+        let a = eval(cpu, &system);
+        let [de, df, dw, de_atoms] = differences(&eval(gpu, &system), &a);
+        assert!(
+            de <= 1e-10 && df <= 1e-10 && dw <= 1e-10 && de_atoms <= 1e-10,
+            "{name} system {seed}, f64: ΔE {de:e}, ΔF {df:e}, ΔW {dw:e}, ΔE_i {de_atoms:e}"
+        );
+        let b = eval(gpu32, &system);
+        let [de, df, ..] = differences(&b, &a);
+        let f_scale = max_abs(
+            a.forces
+                .iter()
+                .flat_map(|f| f.iter().copied().collect::<Vec<_>>()),
+        );
+        assert!(
+            de <= 1e-4 * a.energy.abs() && df <= 1e-4 * f_scale,
+            "{name} system {seed}, f32: ΔE {de:e}, ΔF {df:e}"
+        );
     }
 }

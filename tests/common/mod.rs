@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod models;
+
 use mlmd::cell::Cell;
 use nalgebra::{Matrix3, Vector3};
 use serde_json::Value;

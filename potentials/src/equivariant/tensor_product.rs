@@ -214,11 +214,24 @@ impl<B: Backend> ChannelwiseTensorProduct<B> {
         Ok(Self { paths, grouped })
     }
 
-    /// MACE's rule (`tp_out_irreps_with_instructions`): for every block of `irreps_in1` and of
-    /// `irreps_in2`, every coupled irrep present in `target` becomes an output block of
-    /// multiplicity mul1; outputs are then stably sorted (not simplified) and the instructions ordered by output. Path weights are
-    /// e3nn's for "uvu" with component normalisation: √((2l+1) / Σ_{paths → out} mul2).
+    /// MACE's rule (`tp_out_irreps_with_instructions`): [`Self::uvu_instructions`], then the
+    /// instructions ordered by output.
     pub fn mace_instructions(
+        irreps_in1: &Irreps,
+        irreps_in2: &Irreps,
+        target: &Irreps,
+    ) -> (Irreps, Vec<Instruction>) {
+        let (sorted, mut instructions) = Self::uvu_instructions(irreps_in1, irreps_in2, target);
+        instructions.sort_by_key(|i| i.output);
+        (sorted, instructions)
+    }
+
+    /// The "uvu" rule of MACE and NequIP: for every block of `irreps_in1` and of `irreps_in2`,
+    /// every coupled irrep present in `target` becomes an output block of multiplicity mul1;
+    /// outputs are then stably sorted (not simplified), the instructions kept in generation
+    /// order (NequIP's order, which fixes its weight layout). Path weights are e3nn's for "uvu"
+    /// with component normalisation: √((2l+1) / Σ_{paths → out} mul2).
+    pub fn uvu_instructions(
         irreps_in1: &Irreps,
         irreps_in2: &Irreps,
         target: &Irreps,
@@ -237,7 +250,7 @@ impl<B: Backend> ChannelwiseTensorProduct<B> {
             }
         }
         let (sorted, permutation) = Irreps(outputs).sort();
-        let mut instructions: Vec<Instruction> = instructions
+        let instructions: Vec<Instruction> = instructions
             .into_iter()
             .map(|(i, j, k)| {
                 let b = irreps_in2.0[j];
@@ -250,7 +263,6 @@ impl<B: Backend> ChannelwiseTensorProduct<B> {
                 }
             })
             .collect();
-        instructions.sort_by_key(|i| i.output);
         (sorted, instructions)
     }
 

@@ -2,7 +2,7 @@
 //! module names (`interactions.i`, `products.i`, `readouts.i`).
 
 use super::config::{InteractionConfig, ProductConfig, ReadoutConfig};
-use super::file::ModelFile;
+use super::ModelFile;
 use crate::equivariant::tensor::FloatType;
 use crate::equivariant::{
     silu, ChannelwiseTensorProduct, ContractionIrrep, ContractionOrder, FoldedContraction,

@@ -1,11 +1,20 @@
 //! The hyperparameters `scripts/export_mace.py` writes into a model file's metadata.
 
+use crate::model_file::{Architecture, ModelConfig};
 use serde::Deserialize;
 
 /// The metadata key `format` holds this value in every mlmd MACE file.
 pub const FORMAT: &str = "mlmd-mace";
 /// The metadata layout this build reads (`format_version`).
 pub const FORMAT_VERSION: u32 = 1;
+
+impl ModelConfig for MaceConfig {
+    const ARCHITECTURE: Architecture = Architecture::Mace;
+    const FORMAT_VERSION: u32 = FORMAT_VERSION;
+    fn declared(&self) -> (&str, u32) {
+        (&self.format, self.format_version)
+    }
+}
 
 /// Everything about a MACE model that is not a tensor.
 #[derive(Debug, Clone, Deserialize)]

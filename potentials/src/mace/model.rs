@@ -1,8 +1,8 @@
 //! The MACE network: embeddings, interaction/product layers, readouts, scale/shift and E0s.
 
 use super::blocks::{load_linear, parse_irreps, EdgeFeatures, Interaction, Product, Readout};
-use super::file::ModelFile;
 use super::radial::{EdgeSpecies, RadialEmbedding, ZblRepulsion};
+use super::ModelFile;
 use crate::equivariant::tensor::{tensor, FloatType};
 use crate::equivariant::{
     Irreps, Linear, Normalization, SphericalHarmonics, W3jConvention, W3jTable,

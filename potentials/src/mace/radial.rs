@@ -1,7 +1,7 @@
 //! MACE's edge embeddings: the radial basis (with the optional Agnesi distance transform) and
 //! the ZBL pair repulsion.
 
-use super::file::ModelFile;
+use super::ModelFile;
 use crate::equivariant::tensor::{tensor, FloatType};
 use crate::equivariant::{BesselBasis, PolynomialCutoff};
 use crate::PotentialError;

@@ -5,8 +5,8 @@
 //! `B[M][c] = Σ_j V_e[M][j][c] P_j[c]`, and the gradient
 //! `∂/∂x[i][c] = Σ_j q_j[c] ∂P_j[c]/∂x[i][c]` with `q_j[c] = Σ_M g_B[M][c] V_e[M][j][c]`.
 
-use super::dense::Real;
 use crate::equivariant::FoldedContraction;
+use crate::fast::Real;
 
 /// The monomials of one degree: `indices[j · ν + s]` = i_s of monomial j.
 #[derive(Debug, Clone)]

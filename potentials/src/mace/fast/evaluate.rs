@@ -3,38 +3,13 @@
 //! work streamed per sender, so that each task owns what it writes), and forces and virial from
 //! the per-edge gradients. Every sum runs in a fixed order: results do not depend on threads.
 
-use super::convolve::{EdgePasses, EdgeWork};
-use super::dense::Real;
-use super::edges::{Edges, Harmonics};
-use super::linear::LinearMap;
 use super::network::Network;
-use super::parallel::rows_in_parallel;
-use super::skip::ElementGroups;
+use crate::fast::edges::{Edges, Harmonics};
+use crate::fast::forces::assemble;
+use crate::fast::skip::ElementGroups;
+use crate::fast::{EdgePasses, EdgeWork, Real};
 use crate::{Evaluation, Request};
-use nalgebra::{Matrix3, Vector3};
 use rayon::prelude::*;
-
-/// `map(x)` for rows of `x`, in parallel.
-fn apply<T: Real>(map: &LinearMap<T>, x: &[T]) -> Vec<T> {
-    map_rows(x, map.dim_in(), map.dim_out(), |x, y| map.forward(x, y))
-}
-
-/// `mapᵀ(g)` for rows of `g`, in parallel.
-fn apply_transposed<T: Real>(map: &LinearMap<T>, g: &[T]) -> Vec<T> {
-    map_rows(g, map.dim_out(), map.dim_in(), |g, y| map.backward(g, y))
-}
-
-/// `f(row, out_row)` for each row of width `width_in` of `x`, into new rows of `width_out`.
-fn map_rows<T: Real>(
-    x: &[T],
-    width_in: usize,
-    width_out: usize,
-    f: impl Fn(&[T], &mut [T]) + Sync,
-) -> Vec<T> {
-    let mut out = vec![T::zero(); x.len() / width_in.max(1) * width_out];
-    rows_in_parallel(x, width_in, &mut out, width_out, f);
-    out
-}
 
 /// What the backward pass reads from the forward pass.
 struct Tape<T> {
@@ -56,7 +31,7 @@ impl<T: Real> Network<T> {
         request: Request,
         work: &dyn EdgeWork<T>,
     ) -> Evaluation {
-        let mut passes = work.start(&self.layers, edges);
+        let mut passes = work.start(&self.edge, edges);
         let n = elements.len();
         let groups = ElementGroups::new(elements, self.atomic_numbers.len());
         let (scale, shift) = self.scale_shift.unwrap_or((1.0, 0.0));
@@ -72,29 +47,9 @@ impl<T: Real> Network<T> {
                 self.atomic_energies[elements[i] as usize] + scale * (pair[i] + readout[i]) + shift
             })
             .collect();
-        let mut evaluation = Evaluation {
-            energy: energies.iter().sum(),
-            forces: Vec::new(),
-            virial: None,
-            energies: Some(energies),
-        };
-        if request.forces || request.virial {
-            let gradients = self.edge_gradients(
-                elements,
-                &groups,
-                (edges, passes.as_mut()),
-                harmonics,
-                &tape,
-                scale,
-            );
-            if request.forces {
-                evaluation.forces = forces(edges, &gradients, n);
-            }
-            if request.virial {
-                evaluation.virial = Some(virial(edges, &gradients, n));
-            }
-        }
-        evaluation
+        assemble(energies, (edges, harmonics), request, scale, |g_y, g_r| {
+            self.backward(elements, &groups, passes.as_mut(), &tape, scale, (g_y, g_r))
+        })
     }
 
     /// Per-node Σ readouts (before scale and shift) and the tape.
@@ -111,7 +66,7 @@ impl<T: Real> Network<T> {
         for e in 0..n_elements {
             identity[e * n_elements + e] = T::one();
         }
-        let rows = apply(&self.embedding, &identity);
+        let rows = self.embedding.apply(&identity);
         let width = self.embedding.dim_out();
         let embedded = elements
             .iter()
@@ -130,9 +85,9 @@ impl<T: Real> Network<T> {
                 layer.skip.forward(h, groups, &mut sc);
                 sc
             });
-            let up = apply(&layer.linear_up, h);
+            let up = layer.linear_up.apply(h);
             let summed = passes.forward(t, &up);
-            let mut message = apply(&layer.linear, &summed);
+            let mut message = layer.linear.apply(&summed);
             message.iter_mut().for_each(|v| *v *= layer.inverse_avg);
             if !layer.residual {
                 let mut skipped = vec![T::zero(); n * layer.contraction.dim_in()];
@@ -150,7 +105,7 @@ impl<T: Real> Network<T> {
                         .contraction
                         .forward(elements[i] as usize, x, out, scratch);
                 });
-            let mut features = apply(&layer.product_linear, &basis);
+            let mut features = layer.product_linear.apply(&basis);
             if let (Some(sc), true) = (sc, layer.use_sc) {
                 features.iter_mut().zip(sc).for_each(|(f, s)| *f += s);
             }
@@ -167,20 +122,18 @@ impl<T: Real> Network<T> {
         (readout, tape)
     }
 
-    /// dE/d(edge vector) for every edge (receiver order), from the backward pass.
-    fn edge_gradients(
+    /// The backward pass: adds the harmonics and radial-basis gradients of every edge to `g_y`,
+    /// `g_r` (sender order).
+    fn backward(
         &self,
         elements: &[u32],
         groups: &ElementGroups,
-        (edges, passes): (&Edges<T>, &mut dyn EdgePasses<T>),
-        harmonics: &Harmonics,
+        passes: &mut dyn EdgePasses<T>,
         tape: &Tape<T>,
         scale: f64,
-    ) -> Vec<Vector3<f64>> {
+        (g_y, g_r): (&mut [T], &mut [T]),
+    ) {
         let n = elements.len();
-        let (nsh, nb) = (harmonics.dim, edges.radial.len() / edges.len().max(1));
-        let mut g_y = vec![T::zero(); edges.len() * nsh];
-        let mut g_r = vec![T::zero(); edges.len() * nb];
         let t_scale = T::of(scale);
         let last = self.layers.len() - 1;
         let mut g_h = vec![T::zero(); tape.features[last + 1].len()];
@@ -188,7 +141,7 @@ impl<T: Real> Network<T> {
             .readout
             .backward(&tape.features[last + 1], t_scale, &mut g_h);
         for (t, layer) in self.layers.iter().enumerate().rev() {
-            let g_basis = apply_transposed(&layer.product_linear, &g_h);
+            let g_basis = layer.product_linear.apply_transposed(&g_h);
             let dim_in = layer.contraction.dim_in();
             let dim_out = layer.contraction.dim_out();
             let mut g_message = vec![T::zero(); n * dim_in];
@@ -207,13 +160,13 @@ impl<T: Real> Network<T> {
                 layer.skip.backward(&g_message, groups, &mut g);
                 g_message = g;
             }
-            let mut g_summed = apply_transposed(&layer.linear, &g_message);
+            let mut g_summed = layer.linear.apply_transposed(&g_message);
             g_summed.iter_mut().for_each(|v| *v *= layer.inverse_avg);
-            let g_up = passes.backward(t, &tape.up[t], &g_summed, &mut g_y, &mut g_r);
+            let g_up = passes.backward(t, &tape.up[t], &g_summed, g_y, g_r);
             if t == 0 {
                 break;
             }
-            let mut g_prev = apply_transposed(&layer.linear_up, &g_up);
+            let mut g_prev = layer.linear_up.apply_transposed(&g_up);
             if layer.residual && layer.use_sc {
                 layer.skip.backward(&g_h, groups, &mut g_prev);
             }
@@ -222,67 +175,5 @@ impl<T: Real> Network<T> {
                 .backward(&tape.features[t], t_scale, &mut g_prev);
             g_h = g_prev;
         }
-        let mut position = vec![0usize; edges.len()];
-        for (p, &e) in edges.by_sender.iter().enumerate() {
-            position[e as usize] = p;
-        }
-        (0..edges.len())
-            .into_par_iter()
-            .map(|e| {
-                let p = position[e];
-                let v = edges.vectors[e];
-                let length = v.norm();
-                let unit = v / length;
-                let mut gy: Vec<f64> = g_y[p * nsh..][..nsh].iter().map(|g| g.to_f64()).collect();
-                let mut g = harmonics.backward(
-                    &unit,
-                    length,
-                    &edges.harmonics64[e * nsh..][..nsh],
-                    &mut gy,
-                );
-                let mut slope: f64 = g_r[p * nb..][..nb]
-                    .iter()
-                    .zip(&edges.radial_slope[e * nb..][..nb])
-                    .map(|(g, s)| g.to_f64() * s)
-                    .sum();
-                if let Some(&(_, zbl)) = edges.zbl.get(e) {
-                    slope += scale * zbl;
-                }
-                g += unit * slope;
-                g
-            })
-            .collect()
     }
-}
-
-/// F = −∂E/∂x: an edge's vector is x[receiver] − x[sender] + shift.
-fn forces<T: Real>(edges: &Edges<T>, g: &[Vector3<f64>], n: usize) -> Vec<Vector3<f64>> {
-    (0..n)
-        .into_par_iter()
-        .map(|a| {
-            let incoming: Vector3<f64> = (edges.receiver_start[a]..edges.receiver_start[a + 1])
-                .map(|e| g[e])
-                .sum();
-            let outgoing: Vector3<f64> = edges.by_sender
-                [edges.sender_start[a]..edges.sender_start[a + 1]]
-                .iter()
-                .map(|&e| g[e as usize])
-                .sum();
-            outgoing - incoming
-        })
-        .collect()
-}
-
-/// W = −sym(Σ_e v_e ⊗ ∂E/∂v_e), summed per receiver, then over atoms in order.
-fn virial<T: Real>(edges: &Edges<T>, g: &[Vector3<f64>], n: usize) -> Matrix3<f64> {
-    let per_atom: Vec<Matrix3<f64>> = (0..n)
-        .into_par_iter()
-        .map(|a| {
-            (edges.receiver_start[a]..edges.receiver_start[a + 1])
-                .map(|e| edges.vectors[e] * g[e].transpose())
-                .sum()
-        })
-        .collect();
-    let total: Matrix3<f64> = per_atom.iter().sum();
-    -(total + total.transpose()) * 0.5
 }

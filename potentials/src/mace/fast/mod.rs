@@ -18,113 +18,54 @@
 //! so results do not depend on the number of threads.
 
 mod contraction;
-mod convolution;
-mod convolve;
-mod dense;
-mod edges;
 mod evaluate;
-#[cfg(any(feature = "cuda", feature = "wgpu"))]
-pub mod gpu;
-mod linear;
-mod mlp;
 mod network;
-mod parallel;
 mod readout;
-mod skip;
 
-pub use dense::Real;
+pub use crate::fast::Real;
 
-use super::file::ModelFile;
 use super::model::Header;
 use super::radial::{RadialParameters, ZblRepulsion};
-use super::ElementTable;
-use crate::{AtomicGraph, Evaluation, Potential, PotentialError, Request};
-use convolve::{CpuEdgeWork, EdgeWork};
-use edges::{Edges, Harmonics};
+use super::ModelFile;
+use crate::fast::edges::{Edges, Harmonics};
+use crate::fast::model::{FastModel, FastNetwork, Geometry};
+use crate::fast::{EdgeStage, EdgeWork};
+use crate::model_file::ElementTable;
+use crate::{Evaluation, PotentialError, Request};
 use network::Network;
 use std::path::Path;
-use std::sync::Arc;
 
 /// A MACE model on the fast path, computing in `T`.
-#[derive(Debug, Clone)]
-pub struct FastMace<T> {
-    network: Network<T>,
-    harmonics: Harmonics,
-    radial: RadialParameters,
-    zbl: Option<ZblRepulsion>,
-    r_max: f64,
-    elements: ElementTable,
-    /// Where the edge work runs.
-    work: Arc<dyn EdgeWork<T>>,
-}
+pub type FastMace<T> = FastModel<Network<T>, T>;
 
-impl<T: Real> FastMace<T> {
-    /// Loads the model file at `path`, for the CPU.
-    pub fn load(path: &Path) -> Result<Self, PotentialError> {
+impl<T: Real> FastNetwork<T> for Network<T> {
+    const NAME: &'static str = "MACE";
+
+    fn read(path: &Path) -> Result<(Self, Geometry), PotentialError> {
         let file = ModelFile::read(path)?;
         let header = Header::read(&file)?;
-        Ok(Self {
-            network: Network::load(&file, &header)?,
+        let geometry = Geometry {
             harmonics: Harmonics::new(header.sh_irreps.lmax()),
             radial: RadialParameters::load(&file)?,
             zbl: ZblRepulsion::load(&file)?,
             r_max: file.config.r_max,
             elements: ElementTable(file.config.atomic_numbers.clone()),
-            work: Arc::new(CpuEdgeWork),
-        })
-    }
-}
-
-#[cfg(any(feature = "cuda", feature = "wgpu"))]
-impl<T: gpu::GpuReal> FastMace<T> {
-    /// Loads the model file at `path` with its edge work on `device` of the cubecl runtime `R`
-    /// (CUDA, or wgpu for tests), in chunks of edges holding at most `chunk_bytes` of per-edge
-    /// weights ([`gpu::CHUNK_BYTES`] by default).
-    pub fn load_on<R: cubecl::Runtime>(
-        path: &Path,
-        device: &R::Device,
-        chunk_bytes: usize,
-    ) -> Result<Self, PotentialError> {
-        let mut model = Self::load(path)?;
-        let work = gpu::GpuEdgeWork::<R, T>::new(device, &model.network.layers, chunk_bytes);
-        model.work = Arc::new(work);
-        Ok(model)
-    }
-}
-
-impl<T: Real> Potential for FastMace<T> {
-    fn cutoff(&self) -> f64 {
-        self.r_max
+        };
+        Ok((Network::load(&file, &header)?, geometry))
     }
 
-    fn species(&self) -> Option<Vec<u8>> {
-        Some(self.elements.0.clone())
+    fn edge_stages(&self) -> &[EdgeStage<T>] {
+        &self.edge
     }
 
-    fn check_species(&self, species: &[u8]) -> Result<(), PotentialError> {
-        self.elements.check(species)
-    }
-
-    fn compute(
-        &mut self,
-        graph: &AtomicGraph<'_>,
+    fn evaluate(
+        &self,
+        types: &[u32],
+        edges: &Edges<T>,
+        harmonics: &Harmonics,
         request: Request,
-    ) -> Result<Evaluation, PotentialError> {
-        super::require_full_list(graph)?;
-        let elements = self.elements.indices(graph.species)?;
-        let edges = Edges::<T>::build(
-            graph,
-            self.r_max,
-            &self.harmonics,
-            &self.radial,
-            self.zbl.as_ref(),
-        );
-        Ok(self.network.evaluate(
-            &elements,
-            &edges,
-            &self.harmonics,
-            request,
-            self.work.as_ref(),
-        ))
+        work: &dyn EdgeWork<T>,
+    ) -> Evaluation {
+        Network::evaluate(self, types, edges, harmonics, request, work)
     }
 }

@@ -2,13 +2,13 @@
 //! forward pass over nodes and edges, and its hand-written backward pass.
 
 use super::contraction::Contraction;
-use super::convolution::Convolution;
-use super::dense::Real;
-use super::linear::LinearMap;
-use super::mlp::RadialMlp;
 use super::readout::ReadoutMap;
-use super::skip::ElementLinear;
 use crate::equivariant::Irreps;
+use crate::fast::convolution::Convolution;
+use crate::fast::linear::LinearMap;
+use crate::fast::mlp::RadialMlp;
+use crate::fast::skip::ElementLinear;
+use crate::fast::{EdgeStage, Real};
 use crate::mace::blocks::{load_contraction, radial_mlp_layers, InteractionIrreps, ReadoutShape};
 use crate::mace::model::Header;
 use crate::mace::ModelFile;
@@ -25,10 +25,6 @@ pub struct Layer<T> {
     pub skip: ElementLinear<T>,
     /// `linear_up`.
     pub linear_up: LinearMap<T>,
-    /// `conv_tp_weights`.
-    pub mlp: RadialMlp<T>,
-    /// `conv_tp`.
-    pub conv: Convolution<T>,
     /// `linear`, followed by division by avg_num_neighbors.
     pub linear: LinearMap<T>,
     /// 1 / avg_num_neighbors.
@@ -50,8 +46,10 @@ pub struct Network<T> {
     pub atomic_energies: Vec<f64>,
     /// `node_embedding.linear` (one-hot → scalars).
     pub embedding: LinearMap<T>,
-    /// The layers.
+    /// The layers' node work.
     pub layers: Vec<Layer<T>>,
+    /// The layers' edge work: `conv_tp_weights` and `conv_tp`.
+    pub edge: Vec<EdgeStage<T>>,
     /// ScaleShiftMACE's (scale, shift).
     pub scale_shift: Option<(f64, f64)>,
 }
@@ -66,6 +64,7 @@ impl<T: Real> Network<T> {
         };
         let n_elements = config.atomic_numbers.len();
         let mut layers = Vec::new();
+        let mut edge = Vec::new();
         for (index, c) in config.interactions.iter().enumerate() {
             let name = format!("interactions.{index}");
             let irreps = InteractionIrreps::read(file, index, c, &header.sh_irreps)?;
@@ -97,13 +96,12 @@ impl<T: Real> Network<T> {
                 &format!("readouts.{index}"),
                 ReadoutShape::read(file, index, &config.readouts[index])?,
             )?;
+            edge.push(EdgeStage { mlp, conv });
             layers.push(Layer {
                 residual: c.residual,
                 use_sc: product.use_sc,
                 skip,
                 linear_up: linear(&format!("{name}.linear_up"), &irreps.node_feats, &irreps.up)?,
-                mlp,
-                conv,
                 linear: linear(&format!("{name}.linear"), &irreps.mid, &irreps.target)?,
                 inverse_avg: T::of(1.0 / c.avg_num_neighbors),
                 contraction: Contraction::new(&folded),
@@ -124,6 +122,7 @@ impl<T: Real> Network<T> {
                 &header.embedding_irreps,
             )?,
             layers,
+            edge,
             scale_shift: header.scale_shift,
         })
     }

@@ -1,8 +1,9 @@
 //! MACE's readouts on the host: per-node energies from scalar features, and their gradient.
 
-use super::dense::Real;
-use super::linear::LinearMap;
 use crate::equivariant::Irreps;
+use crate::fast::linear::LinearMap;
+use crate::fast::mlp::silu_and_slope;
+use crate::fast::Real;
 use crate::mace::blocks::ReadoutShape;
 use crate::mace::ModelFile;
 use crate::PotentialError;
@@ -21,12 +22,6 @@ pub enum ReadoutMap<T> {
         /// `linear_2`.
         output: LinearMap<T>,
     },
-}
-
-/// silu(z) = z σ(z) and its derivative.
-pub fn silu_and_slope<T: Real>(z: T) -> (T, T) {
-    let sigma = T::one() / (T::one() + (-z).exp());
-    (z * sigma, sigma * (T::one() + z * (T::one() - sigma)))
 }
 
 impl<T: Real> ReadoutMap<T> {

@@ -4,6 +4,12 @@
 
 use super::dense::{gemm, Layout, Real};
 
+/// silu(z) = z σ(z) and its derivative.
+pub fn silu_and_slope<T: Real>(z: T) -> (T, T) {
+    let sigma = T::one() / (T::one() + (-z).exp());
+    (z * sigma, sigma * (T::one() + z * (T::one() - sigma)))
+}
+
 /// The MLP's weights, each `[h_in, h_out]` already divided by √h_in.
 #[derive(Debug, Clone)]
 pub struct RadialMlp<T> {

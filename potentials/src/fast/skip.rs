@@ -33,7 +33,8 @@ pub struct ElementLinear<T> {
 }
 
 impl<T: Real> ElementLinear<T> {
-    /// `FullyConnectedTensorProduct(irreps_in, n_elements x 0e, irreps_out)` with flat weights.
+    /// `FullyConnectedTensorProduct(irreps_in, n_elements x 0e, irreps_out)` with flat weights,
+    /// on one-hot node attributes.
     pub fn new(
         irreps_in: &Irreps,
         node_attrs: &Irreps,
@@ -41,26 +42,49 @@ impl<T: Real> ElementLinear<T> {
         weights: &[f64],
         w3j: &W3jTable,
     ) -> Result<Self, PotentialError> {
-        let n_elements = node_attrs.dim();
+        let n = node_attrs.dim();
+        let one_hot: Vec<Vec<f64>> = (0..n)
+            .map(|e| (0..n).map(|v| if v == e { 1.0 } else { 0.0 }).collect())
+            .collect();
+        Self::with_attributes(irreps_in, node_attrs, irreps_out, weights, w3j, &one_hot)
+    }
+
+    /// `FullyConnectedTensorProduct(irreps_in, node_attrs, irreps_out)` (node_attrs scalars)
+    /// where every node of element e has the attributes `attributes[e]`: for element e the
+    /// path u → w has the weight `Σ_v W[u][v][w] a_e[v]`.
+    pub fn with_attributes(
+        irreps_in: &Irreps,
+        node_attrs: &Irreps,
+        irreps_out: &Irreps,
+        weights: &[f64],
+        w3j: &W3jTable,
+        attributes: &[Vec<f64>],
+    ) -> Result<Self, PotentialError> {
+        let n_attrs = node_attrs.dim();
         let instructions = FullyConnectedTensorProduct::<burn::backend::Flex>::instructions(
             irreps_in, node_attrs, irreps_out,
         );
-        let mut per_element: Vec<Vec<ScaledPath>> = vec![Vec::new(); n_elements];
+        let mut per_element: Vec<Vec<ScaledPath>> = vec![Vec::new(); attributes.len()];
         let mut offset = 0;
         for i in &instructions {
             let (mul_in, mul_out) = (irreps_in.0[i.input1].mul, irreps_out.0[i.output].mul);
             let l = irreps_in.0[i.input1].ir.l;
             let c = identity_coupling(w3j, l)?;
-            let size = mul_in * n_elements * mul_out;
+            let size = mul_in * n_attrs * mul_out;
             let block = weights.get(offset..offset + size).ok_or_else(|| {
                 PotentialError::Invalid(format!("skip_tp: too few weights ({})", weights.len()))
             })?;
             offset += size;
-            for (e, paths) in per_element.iter_mut().enumerate() {
-                let mut weight = Vec::with_capacity(mul_in * mul_out);
+            for (a, paths) in attributes.iter().zip(per_element.iter_mut()) {
+                let mut weight = vec![0.0; mul_in * mul_out];
                 for u in 0..mul_in {
-                    let row = &block[(u * n_elements + e) * mul_out..][..mul_out];
-                    weight.extend(row.iter().map(|w| w * i.path_weight * c));
+                    let row = &mut weight[u * mul_out..][..mul_out];
+                    for (v, &av) in a.iter().enumerate().filter(|(_, &av)| av != 0.0) {
+                        let w = &block[(u * n_attrs + v) * mul_out..][..mul_out];
+                        row.iter_mut()
+                            .zip(w)
+                            .for_each(|(r, w)| *r += w * av * i.path_weight * c);
+                    }
                 }
                 paths.push(ScaledPath {
                     input: i.input1,

@@ -32,3 +32,15 @@ pub fn rows_in_parallel<T: Real>(
         .zip(out.par_chunks_mut(CHUNK * width_out))
         .for_each(|(x, out)| kernel(x, out));
 }
+
+/// `kernel(x_rows, out_rows)` (as [`rows_in_parallel`]) into new rows of width `width_out`.
+pub fn map_rows<T: Real>(
+    x: &[T],
+    width_in: usize,
+    width_out: usize,
+    kernel: impl Fn(&[T], &mut [T]) + Sync,
+) -> Vec<T> {
+    let mut out = vec![T::zero(); x.len() / width_in.max(1) * width_out];
+    rows_in_parallel(x, width_in, &mut out, width_out, kernel);
+    out
+}

@@ -4,11 +4,21 @@
 //! basis). No per-edge tensor outlives its receiver's or sender's task.
 
 use super::convolution::ConvScratch;
+use super::convolution::Convolution;
 use super::dense::Real;
 use super::edges::Edges;
 use super::mlp::MlpTape;
-use super::network::Layer;
+use super::mlp::RadialMlp;
 use rayon::prelude::*;
+
+/// One layer's edge work: the radial MLP giving each edge's weights and the tensor product.
+#[derive(Debug, Clone)]
+pub struct EdgeStage<T> {
+    /// Radial basis → per-edge weights of `conv`.
+    pub mlp: RadialMlp<T>,
+    /// The channel-wise tensor product of sender features and edge harmonics.
+    pub conv: Convolution<T>,
+}
 
 /// Where the layers' edge work runs: on the CPU ([`CpuEdgeWork`]) or a GPU
 /// (`gpu::GpuEdgeWork`).
@@ -16,7 +26,7 @@ pub trait EdgeWork<T: Real>: std::fmt::Debug + Send + Sync {
     /// Starts one evaluation of `layers` on `edges`.
     fn start<'a>(
         &'a self,
-        layers: &'a [Layer<T>],
+        layers: &'a [EdgeStage<T>],
         edges: &'a Edges<T>,
     ) -> Box<dyn EdgePasses<T> + 'a>;
 }
@@ -45,14 +55,14 @@ pub struct CpuEdgeWork;
 
 /// [`CpuEdgeWork`] during one evaluation.
 struct CpuPasses<'a, T> {
-    layers: &'a [Layer<T>],
+    layers: &'a [EdgeStage<T>],
     edges: &'a Edges<T>,
 }
 
 impl<T: Real> EdgeWork<T> for CpuEdgeWork {
     fn start<'a>(
         &'a self,
-        layers: &'a [Layer<T>],
+        layers: &'a [EdgeStage<T>],
         edges: &'a Edges<T>,
     ) -> Box<dyn EdgePasses<T> + 'a> {
         Box::new(CpuPasses { layers, edges })
@@ -105,7 +115,7 @@ impl<T: Real> Scratch<T> {
 const NODES_PER_TASK: usize = 8;
 
 /// `A[r] = Σ_{e into r} TP(up[sender], Y_e; MLP(R_e))`, `[n, dim_mid]`.
-fn convolve_forward<T: Real>(layer: &Layer<T>, edges: &Edges<T>, up: &[T], n: usize) -> Vec<T> {
+fn convolve_forward<T: Real>(layer: &EdgeStage<T>, edges: &Edges<T>, up: &[T], n: usize) -> Vec<T> {
     let conv = &layer.conv;
     let (dim_up, numel) = (up.len() / n.max(1), conv.weight_numel);
     let nb = layer.mlp.width_in();
@@ -146,7 +156,7 @@ fn convolve_forward<T: Real>(layer: &Layer<T>, edges: &Edges<T>, up: &[T], n: us
 /// The backward of [`convolve_forward`] given `g_summed [n, dim_mid]`: returns `g_up`, and adds
 /// each edge's harmonics and radial-basis gradients to `g_y`, `g_r` (sender order).
 fn convolve_backward<T: Real>(
-    layer: &Layer<T>,
+    layer: &EdgeStage<T>,
     edges: &Edges<T>,
     up: &[T],
     g_summed: &[T],

@@ -5,6 +5,7 @@
 //! matrix product per path and component m over all rows.
 
 use super::dense::{gemm, Layout, Real};
+use super::parallel::map_rows;
 use crate::equivariant::{scaled_paths, Irreps, ScaledPath};
 use crate::PotentialError;
 
@@ -59,6 +60,16 @@ impl<T: Real> LinearMap<T> {
                 })
                 .collect(),
         }
+    }
+
+    /// The map applied to each row of `x [rows, dim_in]`, in parallel.
+    pub fn apply(&self, x: &[T]) -> Vec<T> {
+        map_rows(x, self.dim_in, self.dim_out, |x, y| self.forward(x, y))
+    }
+
+    /// The transposed map applied to each row of `g [rows, dim_out]`, in parallel.
+    pub fn apply_transposed(&self, g: &[T]) -> Vec<T> {
+        map_rows(g, self.dim_out, self.dim_in, |g, y| self.backward(g, y))
     }
 
     /// Input width.

@@ -226,13 +226,17 @@ impl<T: Real> Convolution<T> {
 #[cfg(any(feature = "cuda", feature = "wgpu"))]
 #[derive(Debug, Clone, Default)]
 pub struct CouplingTables<T> {
-    /// Per row: `offset3 + k · C`, `p · C`, first coefficient (and one past the last row's).
+    /// Per row: `offset3 + k · C`.
     pub row_out: Vec<u32>,
+    /// Per row: `p · C`.
     pub row_w: Vec<u32>,
+    /// Per row: its first coefficient (and one past the last row's).
     pub row_q: Vec<u32>,
-    /// Per coefficient: `offset1 + i · C`, j (with the harmonics' offset), `pw · C_ijk`.
+    /// Per coefficient: `offset1 + i · C`.
     pub q_x: Vec<u32>,
+    /// Per coefficient: j, with the harmonics' offset.
     pub q_y: Vec<u32>,
+    /// Per coefficient: `pw · C_ijk`.
     pub q_v: Vec<T>,
     /// Per path: its first row (and one past the last path's).
     pub path_row: Vec<u32>,

@@ -14,10 +14,10 @@
 mod kernels;
 
 use super::convolution::CouplingTables;
+use super::convolve::EdgeStage;
 use super::convolve::{EdgePasses, EdgeWork};
 use super::dense::Real;
 use super::edges::Edges;
-use super::network::Layer;
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 use cubecl::{calculate_cube_count_elemwise, CubeElement};
@@ -85,7 +85,7 @@ impl<R: Runtime, T> std::fmt::Debug for GpuEdgeWork<R, T> {
 impl<R: Runtime, T: GpuReal> GpuEdgeWork<R, T> {
     /// Uploads the tables of `layers` to `device`; chunks of edges hold at most `chunk_bytes`
     /// of per-edge weights ([`CHUNK_BYTES`] is a good default).
-    pub fn new(device: &R::Device, layers: &[Layer<T>], chunk_bytes: usize) -> Self {
+    pub fn new(device: &R::Device, layers: &[EdgeStage<T>], chunk_bytes: usize) -> Self {
         let client = R::client(device);
         let layers = layers
             .iter()
@@ -175,7 +175,7 @@ struct GpuPasses<'a, R: Runtime, T> {
 impl<R: Runtime, T: GpuReal> EdgeWork<T> for GpuEdgeWork<R, T> {
     fn start<'a>(
         &'a self,
-        _layers: &'a [Layer<T>],
+        _layers: &'a [EdgeStage<T>],
         edges: &'a Edges<T>,
     ) -> Box<dyn EdgePasses<T> + 'a> {
         let nb = edges.radial.len() / edges.len().max(1);

@@ -246,6 +246,11 @@ impl<T: Real> Edges<T> {
     pub fn len(&self) -> usize {
         self.senders.len()
     }
+
+    /// Whether no edge is kept.
+    pub fn is_empty(&self) -> bool {
+        self.senders.is_empty()
+    }
 }
 
 /// Edge indices grouped by `keys[e]` (< n), ascending within a group, and the group starts.
