@@ -71,7 +71,9 @@ def time_nequip(checkpoint, structure, steps):
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
     from ase.md.verlet import VelocityVerlet
     from export_nequip import calculator, saved_model
+    from nequip.utils.global_state import set_global_state
 
+    set_global_state()
     atoms = ase.io.read(structure)
     model = saved_model(checkpoint).eval()
     atoms.calc = calculator(model, MODEL["type_names"])
