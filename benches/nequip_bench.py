@@ -48,7 +48,7 @@ def make(outdir):
 
     out = pathlib.Path(outdir)
     set_global_state()
-    model = hydra.utils.instantiate(MODEL, _convert_="all").eval()
+    model = hydra.utils.instantiate(MODEL, _recursive_=False, _convert_="all").eval()
     si = ase.build.bulk("Si", "diamond", a=5.43, cubic=True)
     frames = []
     for seed in range(4):

@@ -15,9 +15,9 @@ in the package or checkpoint with the installed nequip, loads the saved weights 
 that both give the same energy on a test structure, and exports the rebuilt model.
 
 Covers `NequIPGNNModel` (any l_max and layer count, parity on or off, gate nonlinearity,
-per-type scales and shifts, per-type average neighbour counts) of the versions in
-scripts/requirements-nequip.txt. Anything else (other models, NormActivation, ZBL pair
-potentials, per-edge-type cutoffs, non-uniform feature counts, packages modified with
+per-type scales and shifts, per-type average neighbour counts, the ZBL pair term) of the
+versions in scripts/requirements-nequip.txt. Anything else (other models, NormActivation, other
+pair potentials, per-edge-type cutoffs, non-uniform feature counts, packages modified with
 accelerated kernels) is refused with a message.
 
 `--check` evaluates the structures of an extended XYZ file with nequip's ASE calculator and with
@@ -99,15 +99,14 @@ def rebuild(path):
             f"model {target}: this exporter covers {', '.join(MODELS)} (a model fine-tuned from "
             "a package or checkpoint: export that package or checkpoint)"
         )
-    for key in ("pair_potential", "per_edge_type_cutoff"):
-        if model_config.get(key):
-            raise Unsupported(f"{key} is set: not supported by mlmd yet")
+    if model_config.get("per_edge_type_cutoff"):
+        raise Unsupported("per_edge_type_cutoff is set: not supported by mlmd yet")
     if model_config.get("compile_mode", "eager") != "eager":
         model_config["compile_mode"] = "eager"
     set_global_state(allow_tf32=False)
     saved = saved_model(path)
     refuse_accelerated(saved)
-    model = hydra.utils.instantiate(model_config, _convert_="all")
+    model = hydra.utils.instantiate(model_config, _recursive_=False, _convert_="all")
     result = model.load_state_dict(saved.state_dict(), strict=False)
     # e3nn's generated tensor-product code keeps constants the package saves with the weights
     unexpected = [k for k in result.unexpected_keys if "._compiled_main" not in k]
@@ -266,7 +265,7 @@ def metadata(model, model_config):
     func = model.model.func
     children = dict(func.named_children())
     expected = {"type_embed", "spharm", "edge_norm", "bessel_encode", "per_atom_energy_readout",
-                "per_type_energy_scale_shift", "total_energy_sum", "factor"}
+                "per_type_energy_scale_shift", "total_energy_sum", "factor", "pair_potential"}
     layers = [k for k in children if k.startswith("layer") and k.endswith("_convnet")]
     unknown = sorted(set(children) - expected - set(layers))
     if unknown:
@@ -309,7 +308,22 @@ def metadata(model, model_config):
                               "model.func.per_atom_energy_readout.mlp_module"),
         "per_type_scales": per_type(scales, n, "scales") if scales is not None else [1.0] * n,
         "per_type_shifts": per_type(shifts, n, "shifts") if shifts is not None else [0.0] * n,
+        "zbl": zbl(children.get("pair_potential"), numbers),
     }
+
+
+def zbl(module, numbers):
+    """nequip's ZBL pair term: its cutoff exponent and energy factor (half of e²/(4πε₀) in the
+    model's units), or None."""
+    if module is None:
+        return None
+    kind = type(module).__name__
+    if kind != "ZBL":
+        raise Unsupported(f"pair potential {kind}: only ZBL is supported")
+    own = [int(z) for z in module.atomic_numbers.tolist()]
+    if own != numbers:
+        raise Unsupported(f"ZBL's atomic numbers {own} differ from the type names' {numbers}")
+    return {"polynomial_p": float(module.cutoff.p), "energy_factor": float(module._qqr2exesquare)}
 
 
 def tensors(model):

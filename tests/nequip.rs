@@ -1,7 +1,8 @@
 //! NequIP: `tests/data/nequip/nequip_small.safetensors`, exported by `scripts/export_nequip.py`
 //! from the package `nequip_small.nequip.zip` that `tests/data/nequip/make_nequip_small.py`
 //! builds (nequip-train checkpoint holding the shared fixture's weights, then nequip-package),
-//! against nequip's references (`nequip_small__reference.json`, nequip 0.19.1): energies,
+//! and its ZBL twin nequip_zbl, against nequip's references (`nequip_small__reference.json`,
+//! `nequip_zbl__reference.json`, nequip 0.19.1): energies,
 //! forces, stress and per-atom energies in f64 on seven structures, f32 against f64,
 //! invariance, NVE, and swapping the model of an input for a MACE one.
 
@@ -11,9 +12,13 @@ use common::models::{self, Model};
 use common::{data, mlmd};
 
 fn nequip() -> Model {
+    model("nequip_small")
+}
+
+fn model(name: &str) -> Model {
     Model {
         kind: "nequip",
-        file: "nequip/nequip_small.safetensors".into(),
+        file: format!("nequip/{name}.safetensors"),
     }
 }
 
@@ -21,10 +26,15 @@ const REFERENCE: &str = "nequip/nequip_small__reference.json";
 
 #[test]
 fn eval_reproduces_nequip_in_float64() {
+    // nequip_zbl: the same weights with nequip's ZBL pair term, references from nequip's ASE
+    // calculator (make_nequip_small.py).
     let structures = data("mace/structures.extxyz");
-    let references = models::reference(REFERENCE, &structures);
-    let frames = models::eval(&nequip(), "float64", "fast", &structures);
-    models::assert_parity(&frames, &references, "energies", "nequip_small");
+    for name in ["nequip_small", "nequip_zbl"] {
+        let reference = format!("nequip/{name}__reference.json");
+        let references = models::reference(&reference, &structures);
+        let frames = models::eval(&model(name), "float64", "fast", &structures);
+        models::assert_parity(&frames, &references, "energies", name);
+    }
 }
 
 #[test]

@@ -123,7 +123,20 @@ pub fn radial_basis(
     }
 }
 
-/// The ZBL energy of one directed edge and its derivative with respect to r.
+/// A pair repulsion of the model, evaluated per directed edge (ZBL in MACE's or nequip's form).
+pub trait PairTerm: std::fmt::Debug + Send + Sync {
+    /// The energy (eV) this term gives a directed edge of length `r` (Å) from an atom of atomic
+    /// number `u` to one of `v`, and its derivative with respect to r (eV/Å).
+    fn energy(&self, r: f64, u: u8, v: u8) -> (f64, f64);
+}
+
+impl PairTerm for ZblRepulsion {
+    fn energy(&self, r: f64, u: u8, v: u8) -> (f64, f64) {
+        zbl_energy(self, r, u, v)
+    }
+}
+
+/// MACE's ZBL energy of one directed edge and its derivative with respect to r.
 pub fn zbl_energy(zbl: &ZblRepulsion, r: f64, u: u8, v: u8) -> (f64, f64) {
     let pair = zbl.pair(u, v);
     let x = r * pair.inverse_a;
@@ -167,7 +180,7 @@ pub struct Edges<T> {
     pub radial: Vec<T>,
     /// `[E][n_bessel]` dR/dr, 1/Å.
     pub radial_slope: Vec<f64>,
-    /// Per edge (ZBL energy, dE/dr) when the model has pair repulsion.
+    /// Per edge (pair energy, dE/dr) when the model has a pair term.
     pub zbl: Vec<(f64, f64)>,
 }
 
@@ -178,7 +191,7 @@ impl<T: Real> Edges<T> {
         r_max: f64,
         harmonics: &Harmonics,
         radial: &RadialParameters,
-        zbl: Option<&ZblRepulsion>,
+        pair: Option<&dyn PairTerm>,
     ) -> Self {
         let n = graph.len();
         let kept: Vec<(usize, Vector3<f64>)> = (0..graph.senders.len())
@@ -227,7 +240,7 @@ impl<T: Real> Edges<T> {
             });
         edges.radial = radial64.iter().map(|&v| T::of(v)).collect();
         edges.harmonics = edges.harmonics64.iter().map(|&v| T::of(v)).collect();
-        if let Some(zbl) = zbl {
+        if let Some(pair) = pair {
             edges.zbl = (0..edges.vectors.len())
                 .into_par_iter()
                 .map(|e| {
@@ -235,11 +248,20 @@ impl<T: Real> Edges<T> {
                         species[edges.senders[e] as usize],
                         species[edges.receivers[e] as usize],
                     );
-                    zbl_energy(zbl, edges.vectors[e].norm(), u, w)
+                    pair.energy(edges.vectors[e].norm(), u, w)
                 })
                 .collect();
         }
         edges
+    }
+
+    /// Per atom (of `n`): the pair energies of the edges it receives, eV.
+    pub fn pair_energies(&self, n: usize) -> Vec<f64> {
+        let mut pair = vec![0.0; n];
+        for (e, &(energy, _)) in self.zbl.iter().enumerate() {
+            pair[self.receivers[e] as usize] += energy;
+        }
+        pair
     }
 
     /// Number of kept edges.

@@ -3,9 +3,9 @@
 //! runs, forces and virial) around the architecture's own network.
 
 use super::convolve::{CpuEdgeWork, EdgeStage, EdgeWork};
-use super::edges::{Edges, Harmonics};
+use super::edges::{Edges, Harmonics, PairTerm};
 use super::Real;
-use crate::mace::radial::{RadialParameters, ZblRepulsion};
+use crate::mace::radial::RadialParameters;
 use crate::model_file::{require_full_list, ElementTable};
 use crate::{AtomicGraph, Evaluation, Potential, PotentialError, Request};
 use std::path::Path;
@@ -19,7 +19,7 @@ pub struct Geometry {
     /// The radial basis.
     pub radial: RadialParameters,
     /// Pair repulsion, if the model has it.
-    pub zbl: Option<ZblRepulsion>,
+    pub pair: Option<Arc<dyn PairTerm>>,
     /// Cutoff, Å.
     pub r_max: f64,
     /// The elements, in the model's type order.
@@ -112,7 +112,7 @@ impl<T: Real, N: FastNetwork<T>> Potential for FastModel<N, T> {
         require_full_list(graph, N::NAME)?;
         let types = self.geometry.elements.indices(graph.species)?;
         let g = &self.geometry;
-        let edges = Edges::<T>::build(graph, g.r_max, &g.harmonics, &g.radial, g.zbl.as_ref());
+        let edges = Edges::<T>::build(graph, g.r_max, &g.harmonics, &g.radial, g.pair.as_deref());
         Ok(self
             .network
             .evaluate(&types, &edges, &g.harmonics, request, self.work.as_ref()))

@@ -43,6 +43,18 @@ pub struct NequipConfig {
     pub per_type_scales: Vec<f64>,
     /// Per-type energy shifts, eV.
     pub per_type_shifts: Vec<f64>,
+    /// nequip's ZBL pair term, added after the scales and shifts.
+    pub zbl: Option<ZblConfig>,
+}
+
+/// `pair_potential` (nequip's ZBL).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZblConfig {
+    /// Exponent p of its polynomial cutoff (argument r / r_max).
+    pub polynomial_p: f64,
+    /// Half of e²/(4πε₀) in the model's units (eV Å).
+    pub energy_factor: f64,
 }
 
 impl ModelConfig for NequipConfig {

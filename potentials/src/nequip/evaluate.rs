@@ -50,13 +50,14 @@ impl<T: Real> Network<T> {
         let mut readout = vec![T::zero(); n];
         let mut mlp_tape = MlpTape::default();
         self.readout.forward(last, n, &mut mlp_tape, &mut readout);
+        let pair = edges.pair_energies(n);
         let energies: Vec<f64> = (0..n)
             .map(|i| {
                 let (scale, shift) = self.scale_shift[types[i] as usize];
-                shift + scale * readout[i].to_f64()
+                shift + scale * readout[i].to_f64() + pair[i]
             })
             .collect();
-        assemble(energies, (edges, harmonics), request, 0.0, |g_y, g_r| {
+        assemble(energies, (edges, harmonics), request, 1.0, |g_y, g_r| {
             let scales: Vec<T> = types
                 .iter()
                 .map(|&t| T::of(self.scale_shift[t as usize].0))

@@ -6,17 +6,19 @@ mod config;
 mod evaluate;
 mod gate;
 mod network;
+mod zbl;
 
 pub use config::{NequipConfig, FORMAT_VERSION};
 
 use crate::equivariant::{Irreps, PolynomialCutoff};
-use crate::fast::edges::{Edges, Harmonics};
+use crate::fast::edges::{Edges, Harmonics, PairTerm};
 use crate::fast::{EdgeStage, EdgeWork, FastModel, FastNetwork, Geometry, Real};
 use crate::mace::radial::RadialParameters;
 use crate::model_file::{ElementTable, ModelFile};
 use crate::{Evaluation, PotentialError, Request};
 use network::Network;
 use std::path::Path;
+use std::sync::Arc;
 
 /// A NequIP model file.
 pub type NequipFile = ModelFile<NequipConfig>;
@@ -96,7 +98,15 @@ fn geometry(file: &NequipFile) -> Result<Geometry, PotentialError> {
             },
             transform: None,
         },
-        zbl: None,
+        pair: c.zbl.as_ref().map(|z| {
+            Arc::new(zbl::NequipZbl {
+                factor: z.energy_factor,
+                cutoff: PolynomialCutoff {
+                    r_max: c.r_max,
+                    p: z.polynomial_p,
+                },
+            }) as Arc<dyn PairTerm>
+        }),
         r_max: c.r_max,
         elements: ElementTable(c.atomic_numbers.clone()),
     })

@@ -36,12 +36,7 @@ impl<T: Real> Network<T> {
         let groups = ElementGroups::new(elements, self.atomic_numbers.len());
         let (scale, shift) = self.scale_shift.unwrap_or((1.0, 0.0));
         let (readout, tape) = self.forward(elements, &groups, passes.as_mut());
-        let mut pair = vec![0.0; n];
-        if !edges.zbl.is_empty() {
-            for (e, &(energy, _)) in edges.zbl.iter().enumerate() {
-                pair[edges.receivers[e] as usize] += energy;
-            }
-        }
+        let pair = edges.pair_energies(n);
         let energies: Vec<f64> = (0..n)
             .map(|i| {
                 self.atomic_energies[elements[i] as usize] + scale * (pair[i] + readout[i]) + shift

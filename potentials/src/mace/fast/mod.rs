@@ -27,13 +27,14 @@ pub use crate::fast::Real;
 use super::model::Header;
 use super::radial::{RadialParameters, ZblRepulsion};
 use super::ModelFile;
-use crate::fast::edges::{Edges, Harmonics};
+use crate::fast::edges::{Edges, Harmonics, PairTerm};
 use crate::fast::model::{FastModel, FastNetwork, Geometry};
 use crate::fast::{EdgeStage, EdgeWork};
 use crate::model_file::ElementTable;
 use crate::{Evaluation, PotentialError, Request};
 use network::Network;
 use std::path::Path;
+use std::sync::Arc;
 
 /// A MACE model on the fast path, computing in `T`.
 pub type FastMace<T> = FastModel<Network<T>, T>;
@@ -47,7 +48,7 @@ impl<T: Real> FastNetwork<T> for Network<T> {
         let geometry = Geometry {
             harmonics: Harmonics::new(header.sh_irreps.lmax()),
             radial: RadialParameters::load(&file)?,
-            zbl: ZblRepulsion::load(&file)?,
+            pair: ZblRepulsion::load(&file)?.map(|z| Arc::new(z) as Arc<dyn PairTerm>),
             r_max: file.config.r_max,
             elements: ElementTable(file.config.atomic_numbers.clone()),
         };
