@@ -94,6 +94,11 @@ def rebuild(path):
     config = saved_config(path)
     model_config = dict(config["training_module"]["model"])
     target = model_config.get("_target_")
+    if target and target.startswith("allegro."):
+        raise Unsupported(
+            f"model {target}: Allegro models are not supported by this mlmd yet (NequIPGNNModel "
+            "is)"
+        )
     if target not in MODELS:
         raise Unsupported(
             f"model {target}: this exporter covers {', '.join(MODELS)} (a model fine-tuned from "
