@@ -1,7 +1,7 @@
 //! NequIP: `tests/data/nequip/nequip_small.safetensors`, exported by `scripts/export_nequip.py`
 //! from the package `nequip_small.nequip.zip` that `tests/data/nequip/make_nequip_small.py`
 //! builds (nequip-train checkpoint holding the shared fixture's weights, then nequip-package),
-//! and its ZBL twin nequip_zbl, against nequip's references (`nequip_small__reference.json`,
+//! its ZBL twin nequip_zbl and a second architecture nequip_variant, against nequip's references (`nequip_small__reference.json`,
 //! `nequip_zbl__reference.json`, nequip 0.19.1): energies,
 //! forces, stress and per-atom energies in f64 on seven structures, f32 against f64,
 //! invariance, NVE, and swapping the model of an input for a MACE one.
@@ -26,10 +26,11 @@ const REFERENCE: &str = "nequip/nequip_small__reference.json";
 
 #[test]
 fn eval_reproduces_nequip_in_float64() {
-    // nequip_zbl: the same weights with nequip's ZBL pair term, references from nequip's ASE
-    // calculator (make_nequip_small.py).
+    // nequip_zbl: the same weights with nequip's ZBL pair term; nequip_variant: l_max 1 without
+    // parity, 3 layers, a resnet layer, per-type average neighbour counts. References from
+    // nequip's ASE calculator (make_nequip_small.py).
     let structures = data("mace/structures.extxyz");
-    for name in ["nequip_small", "nequip_zbl"] {
+    for name in ["nequip_small", "nequip_zbl", "nequip_variant"] {
         let reference = format!("nequip/{name}__reference.json");
         let references = models::reference(&reference, &structures);
         let frames = models::eval(&model(name), "float64", "fast", &structures);

@@ -17,7 +17,9 @@ Needs the environment of scripts/requirements-nequip.txt. Steps:
 5. The same model with nequip's ZBL pair term (`pair_potential`; ZBL has no weights):
    references of the seven structures from nequip's ASE calculator
    (nequip_zbl__reference.json), then steps 2-4 (nequip_zbl.nequip.zip, .safetensors).
-6. Relax the bulk reference structure with nequip's ASE calculator under nequip_small (FIRE,
+6. nequip_variant: another architecture (VARIANT: l_max 1, no parity, resnet, per-type
+   average neighbour counts), references and steps 2-4 likewise.
+7. Relax the bulk reference structure with nequip's ASE calculator under nequip_small (FIRE,
    fmax 1e-3 eV/Å): bulk8_relaxed.extxyz, the start of the NVE test.
 """
 import argparse
@@ -29,6 +31,29 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from fixture_tools import STRUCTURES, check_energies, ship, write_reference  # noqa: E402
+
+# A second architecture: l_max 1 without parity (only 0e, 1o features), 3 layers, resnet updates,
+# 12 features, per-type average neighbour counts and a single energy scale, nequip's
+# initialisation with the edge MLPs' last layers x4 (so that l = 1 paths matter).
+VARIANT = {
+    "_target_": "nequip.model.NequIPGNNModel",
+    "seed": 3,
+    "model_dtype": "float64",
+    "type_names": ["H", "C", "O"],
+    "r_max": 3.6,
+    "num_layers": 3,
+    "l_max": 1,
+    "parity": False,
+    "num_features": 12,
+    "radial_mlp_depth": 1,
+    "radial_mlp_width": 16,
+    "num_bessels": 6,
+    "polynomial_cutoff_p": 5,
+    "avg_num_neighbors": {"H": 5.0, "C": 7.0, "O": 6.0},
+    "convnet_resnet": True,
+    "per_type_energy_scales": 1.7,
+    "per_type_energy_shifts": {"H": -0.5, "C": -1.5, "O": -2.5},
+}
 
 ZBL = {
     "_target_": "nequip.nn.pair_potential.ZBL",
@@ -83,8 +108,24 @@ def main():
     zbl = rebuild(zbl_config)
     write_reference(zbl, HERE, "nequip_zbl", types)
     ship(zbl, zbl_config, HERE, "nequip_zbl", args.mlmd)
+    variant = variant_model()
+    write_reference(variant, HERE, "nequip_variant", types)
+    ship(variant, VARIANT, HERE, "nequip_variant", args.mlmd)
     relax(model)
-    print("wrote nequip_small.*, nequip_zbl.*, bulk8_relaxed.extxyz")
+    print("wrote nequip_small.*, nequip_zbl.*, nequip_variant.*, bulk8_relaxed.extxyz")
+
+
+def variant_model():
+    """VARIANT with nequip's initial weights, the edge MLPs' last layers x4."""
+    import hydra
+    from nequip.utils.global_state import set_global_state
+
+    set_global_state()
+    model = hydra.utils.instantiate(VARIANT, _recursive_=False, _convert_="all")
+    for name, parameter in model.named_parameters():
+        if "edge_mlp.mlp." in name and name.endswith(f"mlp.{2 * VARIANT['radial_mlp_depth']}.weight"):
+            parameter.data *= 4.0
+    return model.eval()
 
 
 if __name__ == "__main__":
