@@ -1,4 +1,5 @@
-"""MACE on a CUDA GPU: parity with mace-torch and speed/memory, in one run (driven by gpu_check.sh).
+"""MACE and NequIP on a CUDA GPU: parity with mace-torch and nequip, and MACE speed/memory, in
+one run (driven by gpu_check.sh).
 
     python3 scripts/gpu_check.py MLMD [--model MP0.safetensors] [--threads N]
 
@@ -7,8 +8,9 @@
    with tests/mace.rs' float64 contract (|ΔE| ≤ 1e-9 eV, |ΔF| ≤ 1e-8 eV/Å, |Δσ| ≤ 1e-9 eV/Å³,
    per-atom energies ≤ 1e-9 eV) and in float32 with its float32 contract (energies within 1e-4
    relative, forces within 1e-4 of the largest force); the reference path (burn's CUDA backend,
-   float32 only, TF32 matrix products) is reported beside them, not checked. The worst
-   differences are printed.
+   float32 only, TF32 matrix products) is reported beside them, not checked. The same for the
+   three NequIP fixtures of tests/data/nequip against nequip's references (fast path only). The
+   worst differences are printed.
 2. Speed and memory: `mlmd bench --input` on diamond Si (1,000 to 1,000,000 atoms) with a
    MACE-MP-0-medium-shaped model (benches/mace_torch_bench.py make, scripts/export_mace.py):
    µs/atom/step, peak host memory (mlmd's report) and peak GPU memory (nvidia-smi, sampled every
@@ -31,14 +33,17 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "mace"
-MODELS = ["mace_small_a", "mace_small_b", "mace_reduced_cg", "mace_plain_f32"]
+# (potential type, model name under tests/data/<type>/, per-atom energy key of its reference)
+MODELS = [("mace", m, "node_energy")
+          for m in ["mace_small_a", "mace_small_b", "mace_reduced_cg", "mace_plain_f32"]]
+MODELS += [("nequip", m, "energies") for m in ["nequip_small", "nequip_zbl", "nequip_variant"]]
 LIMITS = ("energy", "forces", "stress", "energies")
 
 
-def input_text(structure, model, dtype, device, mode, steps):
+def input_text(structure, model, dtype, device, mode, steps, kind="mace"):
     return (
         f'[structure]\nfile = "{structure}"\n\n'
-        f'[potential]\ntype = "mace"\nmodel = "{model}"\ndtype = "{dtype}"\n'
+        f'[potential]\ntype = "{kind}"\nmodel = "{model}"\ndtype = "{dtype}"\n'
         f'device = "{device}"\nmode = "{mode}"\n\n'
         '[integrator]\ntype = "velocity-verlet"\ntimestep = 1.0\n\n'
         "[velocities]\ntemperature = 300.0\nseed = 1\n\n"
@@ -90,10 +95,12 @@ def run(command, limit):
 
 def eval_frames(mlmd, work, model, dtype, limit, structures=DATA / "structures.extxyz",
                 mode="fast"):
-    path = work / f"eval-{model}-{dtype}-{mode}.toml"
-    path.write_text(input_text(structures, DATA / f"{model}.safetensors", dtype, GPU[0],
-                               mode, 0))
-    out = work / f"eval-{model}-{dtype}-{mode}.json"
+    """`mlmd eval` of `model` = (type, name, _) on the GPU."""
+    kind, name, _ = model
+    path = work / f"eval-{name}-{dtype}-{mode}.toml"
+    file = ROOT / "tests" / "data" / kind / f"{name}.safetensors"
+    path.write_text(input_text(structures, file, dtype, GPU[0], mode, 0, kind))
+    out = work / f"eval-{name}-{dtype}-{mode}.json"
     ok, seconds, _, err = run([mlmd, "eval", str(path), "--structure", str(structures),
                                "--json", str(out)], limit)
     if not ok:
@@ -114,14 +121,14 @@ def frames_text():
     return out
 
 
-def worst(frames, reference):
+def worst(frames, reference, energies_key):
     """Largest |difference| per quantity over the structures, and the largest |force|."""
     diff = dict.fromkeys(LIMITS, 0.0)
     force_scale = 0.0
     for frame, (name, _) in zip(frames, frames_text()):
         r = reference["structures"][name]
         pairs = {"energy": (frame["energy"], r["energy"]), "forces": (frame["forces"], r["forces"]),
-                 "energies": (frame["energies"], r["node_energy"])}
+                 "energies": (frame["energies"], r[energies_key])}
         if all(r["pbc"]):
             pairs["stress"] = (frame["stress"], r["stress"])
         for key, (a, b) in pairs.items():
@@ -159,20 +166,25 @@ def each_structure(mlmd, work, model, dtype, mode):
 
 
 def parity(mlmd, work):
-    print(f"== parity: mlmd eval on {GPU[0]} vs mace-torch (float64), tests/data/mace")
+    print(f"== parity: mlmd eval on {GPU[0]} vs mace-torch / nequip (float64), tests/data")
     failed = False
     for model in MODELS:
-        reference = json.loads((DATA / f"{model}__reference.json").read_text())
-        for dtype, mode in [("float64", "fast"), ("float32", "fast"), ("float32", "reference")]:
+        kind, name, energies_key = model
+        folder = ROOT / "tests" / "data" / kind
+        reference = json.loads((folder / f"{name}__reference.json").read_text())
+        modes = [("float64", "fast"), ("float32", "fast")]
+        if kind == "mace":
+            modes.append(("float32", "reference"))
+        for dtype, mode in modes:
             frames, seconds, err = eval_frames(mlmd, work, model, dtype, 180, mode=mode)
-            label = f"{model:16} {mode:9} {dtype:7}"
+            label = f"{name:16} {mode:9} {dtype:7}"
             checked = mode == "fast"
             if frames is None:
                 print(f"{label} FAILED ({seconds:.0f} s): {err}")
                 each_structure(mlmd, work, model, dtype, mode)
                 failed |= checked
                 continue
-            diff, scale = worst(frames, reference)
+            diff, scale = worst(frames, reference, energies_key)
             ok = float64_ok(diff) if dtype == "float64" else float32_ok(frames, reference)
             failed |= checked and not ok
             verdict = ("ok" if ok else "FAILED") if checked else "(not checked)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# MACE on a CUDA GPU in one run (at most ~8 minutes on an H200): parity of `mlmd eval` on CUDA
-# (fast path f64 and f32, reference path f32) with mace-torch on the four MACE fixtures, then
+# MACE and NequIP on a CUDA GPU in one run (at most ~8 minutes on an H200): parity of `mlmd eval` on CUDA
+# (fast path f64 and f32, reference path f32) with mace-torch on the four MACE fixtures and with
+# nequip on the three NequIP fixtures (fast path f64 and f32), then
 # `mlmd bench` on CUDA and on the CPU path of the same machine (f32/f64; 1,000, 9,680, 100,000
 # and 1,000,000 atoms where they fit), with µs/atom/step and peak host and GPU memory.
 # scripts/gpu_check.py says what each part checks.
