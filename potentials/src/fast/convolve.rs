@@ -49,7 +49,8 @@ pub trait EdgePasses<T> {
     ) -> Vec<T>;
 }
 
-/// The edge work on the CPU: [`convolve_forward`] and [`convolve_backward`].
+/// The edge work on the CPU: rayon tasks over groups of receivers (forward) and senders
+/// (backward).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CpuEdgeWork;
 

@@ -79,7 +79,7 @@ pub fn edge_vector_gradients<T: Real>(
         .collect()
 }
 
-/// F = −∂E/∂x: an edge's vector is x[receiver] − x[sender] + shift.
+/// F = −∂E/∂x: an edge's vector is `x[receiver] − x[sender] + shift`.
 pub fn forces<T: Real>(edges: &Edges<T>, g: &[Vector3<f64>], n: usize) -> Vec<Vector3<f64>> {
     (0..n)
         .into_par_iter()

@@ -3,8 +3,6 @@
 use crate::model_file::{Architecture, ModelConfig};
 use serde::Deserialize;
 
-/// The metadata key `format` holds this value in every mlmd MACE file.
-pub const FORMAT: &str = "mlmd-mace";
 /// The metadata layout this build reads (`format_version`).
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -20,7 +18,7 @@ impl ModelConfig for MaceConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MaceConfig {
-    /// Always [`FORMAT`].
+    /// Always `mlmd-mace` ([`Architecture::Mace`]'s format).
     pub format: String,
     /// Always [`FORMAT_VERSION`].
     pub format_version: u32,

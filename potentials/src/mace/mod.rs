@@ -11,7 +11,7 @@ pub(crate) mod radial;
 #[cfg(any(feature = "cuda", feature = "wgpu"))]
 pub use crate::fast::gpu;
 pub use crate::model_file::{read_safetensors, HostTensor};
-pub use config::{MaceConfig, FORMAT, FORMAT_VERSION};
+pub use config::{MaceConfig, FORMAT_VERSION};
 pub use fast::{FastMace, Real};
 
 /// A MACE model file (`scripts/export_mace.py`).

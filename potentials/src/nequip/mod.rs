@@ -1,6 +1,6 @@
 //! NequIP models (nequip ≥ 0.7, `NequIPGNNModel`) exported by `scripts/export_nequip.py`, on the
 //! fast path shared with MACE: node work on the CPU, edge work on the CPU or a GPU, hand-derived
-//! gradients. Convention details (edge orientation, normalisations) are in [`network`].
+//! gradients. Convention details (edge orientation, normalisations) are in `nequip/network.rs`.
 
 mod config;
 mod evaluate;
@@ -23,7 +23,7 @@ use std::sync::Arc;
 /// A NequIP model file.
 pub type NequipFile = ModelFile<NequipConfig>;
 
-/// A NequIP model as an mlmd [`Potential`], computing in `T`.
+/// A NequIP model as an mlmd [`Potential`](crate::Potential), computing in `T`.
 pub type Nequip<T> = FastModel<Network<T>, T>;
 
 impl<T: Real> FastNetwork<T> for Network<T> {
