@@ -32,9 +32,12 @@ import subprocess
 import sys
 import tempfile
 
-FORMAT = "mlmd-nequip"
 FORMAT_VERSION = 1
-MODELS = {"nequip.model.NequIPGNNModel": "NequIPGNNModel"}
+# model builder -> (class name, mlmd architecture: metadata key, format mlmd-<key>, input type)
+MODELS = {
+    "nequip.model.NequIPGNNModel": ("NequIPGNNModel", "nequip"),
+    "allegro.model.AllegroModel": ("AllegroModel", "allegro"),
+}
 ACCELERATED = ("OEQ", "OpenEquivariance", "Cueq", "CuEquivariance", "Triton", "Flash")
 
 
@@ -94,11 +97,6 @@ def rebuild(path):
     config = saved_config(path)
     model_config = dict(config["training_module"]["model"])
     target = model_config.get("_target_")
-    if target and target.startswith("allegro."):
-        raise Unsupported(
-            f"model {target}: Allegro models are not supported by this mlmd yet (NequIPGNNModel "
-            "is)"
-        )
     if target not in MODELS:
         raise Unsupported(
             f"model {target}: this exporter covers {', '.join(MODELS)} (a model fine-tuned from "
@@ -261,12 +259,49 @@ def layer_metadata(name, layer, n_types):
     }
 
 
-def metadata(model, model_config):
+def common_metadata(model_config):
+    """What every architecture's metadata holds: format, versions, types, r_max."""
     import ase.data
     import e3nn
     import nequip
     import torch
 
+    name, architecture = MODELS[model_config["_target_"]]
+    type_names = list(model_config["type_names"])
+    try:
+        numbers = [ase.data.atomic_numbers[t] for t in type_names]
+    except KeyError as e:
+        raise Unsupported(f"type name {e} is not an element symbol") from e
+    return {
+        "format": f"mlmd-{architecture}",
+        "format_version": FORMAT_VERSION,
+        "model_class": name,
+        "dtype": str(model_config.get("model_dtype", "float32")),
+        "versions": {"nequip": nequip.__version__, "e3nn": e3nn.__version__,
+                     "torch": torch.__version__},
+        "w3j_convention": "e3nn-0.5",
+        "type_names": type_names,
+        "atomic_numbers": numbers,
+        "r_max": float(model_config["r_max"]),
+    }
+
+
+def scales_and_shifts(module, n):
+    scales = getattr(module, "scales", None)
+    shifts = getattr(module, "shifts", None)
+    return {
+        "per_type_scales": per_type(scales, n, "scales") if scales is not None else [1.0] * n,
+        "per_type_shifts": per_type(shifts, n, "shifts") if shifts is not None else [0.0] * n,
+    }
+
+
+def metadata(model, model_config):
+    if MODELS[model_config["_target_"]][1] == "allegro":
+        return allegro_metadata(model, model_config)
+    return nequip_metadata(model, model_config)
+
+
+def nequip_metadata(model, model_config):
     func = model.model.func
     children = dict(func.named_children())
     expected = {"type_embed", "spharm", "edge_norm", "bessel_encode", "per_atom_energy_readout",
@@ -275,32 +310,16 @@ def metadata(model, model_config):
     unknown = sorted(set(children) - expected - set(layers))
     if unknown:
         raise Unsupported(f"modules {unknown} are not supported")
-    type_names = list(model_config["type_names"])
-    try:
-        numbers = [ase.data.atomic_numbers[t] for t in type_names]
-    except KeyError as e:
-        raise Unsupported(f"type name {e} is not an element symbol") from e
-    n = len(type_names)
+    common = common_metadata(model_config)
+    n = len(common["type_names"])
     bessel = func.bessel_encode
     if getattr(func.edge_norm, "_per_edge_type", False):
         raise Unsupported("per-edge-type cutoffs are not supported")
     factor = float(func.factor.factor) if "factor" in children else 1.0
     r_max = float(model_config["r_max"])
     readout = func.per_atom_energy_readout
-    scale_shift = func.per_type_energy_scale_shift
-    scales = getattr(scale_shift, "scales", None)
-    shifts = getattr(scale_shift, "shifts", None)
     return {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "model_class": MODELS[model_config["_target_"]],
-        "dtype": str(model_config.get("model_dtype", "float32")),
-        "versions": {"nequip": nequip.__version__, "e3nn": e3nn.__version__,
-                     "torch": torch.__version__},
-        "w3j_convention": "e3nn-0.5",
-        "type_names": type_names,
-        "atomic_numbers": numbers,
-        "r_max": r_max,
+        **common,
         "sh_irreps": str(func.spharm.irreps_out["edge_attrs"]),
         "radial": {
             "num_bessel": int(bessel.num_bessels),
@@ -311,9 +330,77 @@ def metadata(model, model_config):
         "layers": [layer_metadata(k, children[k], n) for k in layers],
         "readout": scalar_mlp(readout.mlp_module if hasattr(readout, "mlp_module") else readout,
                               "model.func.per_atom_energy_readout.mlp_module"),
-        "per_type_scales": per_type(scales, n, "scales") if scales is not None else [1.0] * n,
-        "per_type_shifts": per_type(shifts, n, "shifts") if shifts is not None else [0.0] * n,
-        "zbl": zbl(children.get("pair_potential"), numbers),
+        **scales_and_shifts(func.per_type_energy_scale_shift, n),
+        "zbl": zbl(children.get("pair_potential"), common["atomic_numbers"]),
+    }
+
+
+def linear_layers(module, where):
+    """A ScalarMLPFunction that must be linear (one layer)."""
+    layers = scalar_mlp(module, where)
+    if len(layers) != 1:
+        raise Unsupported(f"{where}: expected one linear layer, found {len(layers)}")
+    return layers
+
+
+def allegro_metadata(model, model_config):
+    func = model.model.func
+    children = dict(func.named_children())
+    expected = {"edge_norm", "radial_chemical_embed", "scalar_embed_mlp", "tensor_embed",
+                "allegro", "edge_readout", "edge_eng_sum", "per_type_energy_scale_shift",
+                "total_energy_sum"}
+    unknown = sorted(set(children) - expected)
+    if unknown:
+        raise Unsupported(f"modules {unknown} are not supported (e.g. pair potentials)")
+    if getattr(func.edge_norm, "_per_edge_type", False):
+        raise Unsupported("per-edge-type cutoffs are not supported")
+    common = common_metadata(model_config)
+    n, r_max = len(common["type_names"]), common["r_max"]
+    embed = func.radial_chemical_embed
+    parts = dict(embed.named_children())
+    if set(parts) != {"bessel_encode", "type_embed"}:
+        raise Unsupported(f"radial_chemical_embed {sorted(parts)}: only TwoBodyBesselScalarEmbed")
+    allegro = func.allegro
+    for weighter in (func.tensor_embed._edge_weighter, allegro._env_weighter):
+        if not weighter.weight_individual_irreps or weighter.alpha != 1.0:
+            raise Unsupported("weight_individual_irreps = False is not supported")
+    layers = []
+    for k, (tp, latent) in enumerate(zip(allegro.tps, allegro.latents)):
+        if not tp.path_channel_coupling or tp.num_paths < 2:
+            raise Unsupported(f"allegro.tps.{k}: needs path-channel coupling and 2+ paths")
+        layers.append({
+            "irreps_in1": str(tp.irreps_in1),
+            "irreps_in2": str(tp.irreps_in2),
+            "irreps_out": str(tp.irreps_out),
+            "diagonal": bool(tp.w3j_is_ij_diagonal),
+            "latent": scalar_mlp(latent, f"model.func.allegro.latents.{k}"),
+        })
+    bessel = embed.bessel_encode
+    return {
+        **common,
+        "sh_irreps": str(func.tensor_embed.irreps_out["edge_attrs"]),
+        "radial": {
+            "num_bessel": int(bessel.num_bessels),
+            "polynomial_p": float(bessel.cutoff.p),
+            "prefactor": r_max / math.pi,
+        },
+        "num_scalar_features": int(allegro.num_scalar_features),
+        "num_tensor_features": int(allegro.num_tensor_features),
+        "basis_linear": linear_layers(
+            embed.type_embed.basis_linear, "model.func.radial_chemical_embed.type_embed.basis_linear"
+        ),
+        "scalar_embed_mlp": scalar_mlp(func.scalar_embed_mlp.mlp_module,
+                                       "model.func.scalar_embed_mlp.mlp_module"),
+        "tensor_embed_linear": linear_layers(func.tensor_embed.env_embed_linear,
+                                             "model.func.tensor_embed.env_embed_linear"),
+        "first_projection": linear_layers(allegro.first_layer_env_embed_projection,
+                                          "model.func.allegro.first_layer_env_embed_projection"),
+        "env_norm": per_type(allegro.avg_num_neighbors_norm.norm_const, n, "allegro norm"),
+        "layers": layers,
+        "readout": scalar_mlp(func.edge_readout.mlp_module, "model.func.edge_readout.mlp_module"),
+        "edge_sum_norm": [v / math.sqrt(2.0) for v in per_type(
+            func.edge_eng_sum.norm_module.norm_const, n, "edge_eng_sum norm")],
+        **scales_and_shifts(func.per_type_energy_scale_shift, n),
     }
 
 
@@ -338,10 +425,9 @@ def tensors(model):
         if "._compiled_main" in name:  # e3nn's generated code: Wigner-3j constants
             continue
         out[name] = value.detach().to("cpu").double().contiguous()
-    bessel = model.model.func.bessel_encode
-    out["model.func.bessel_encode.bessel_weights"] = (
-        bessel.bessel_weights.detach().double().reshape(-1).contiguous()
-    )
+    for name in list(out):
+        if name.endswith("bessel_encode.bessel_weights"):
+            out[name] = out[name].reshape(-1).contiguous()
     return out
 
 
@@ -352,11 +438,12 @@ def export(source, target):
     meta = metadata(model, model_config)
     if meta["dtype"] not in ("float32", "float64"):
         raise Unsupported(f"model_dtype {meta['dtype']}")
+    key = meta["format"].removeprefix("mlmd-")
     save_file(
         tensors(model),
         str(target),
-        metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION),
-                  "nequip": json.dumps(meta)},
+        metadata={"format": meta["format"], "format_version": str(FORMAT_VERSION),
+                  key: json.dumps(meta)},
     )
     return model, meta
 
@@ -370,7 +457,8 @@ def check(model, meta, structures, target, mlmd):
         tmp = pathlib.Path(tmp)
         (tmp / "input.toml").write_text(
             f'[structure]\nfile = "{pathlib.Path(structures).resolve()}"\n\n[potential]\n'
-            f'type = "nequip"\nmodel = "{pathlib.Path(target).resolve()}"\ndtype = "float64"\n\n'
+            f'type = "{meta["format"].removeprefix("mlmd-")}"\n'
+            f'model = "{pathlib.Path(target).resolve()}"\ndtype = "float64"\n\n'
             '[integrator]\ntype = "velocity-verlet"\ntimestep = 0.5\n\n[run]\nsteps = 0\n'
         )
         report = tmp / "eval.json"

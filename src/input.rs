@@ -108,6 +108,8 @@ pub enum PotentialInput {
     Mace(ModelInput),
     /// A NequIP model exported by `scripts/export_nequip.py`.
     Nequip(ModelInput),
+    /// An Allegro model exported by `scripts/export_nequip.py`.
+    Allegro(ModelInput),
 }
 
 /// The settings of an ML model, the same for every architecture.
@@ -134,6 +136,7 @@ impl PotentialInput {
             Self::LennardJones { .. } => None,
             Self::Mace(m) => Some((Architecture::Mace, m)),
             Self::Nequip(m) => Some((Architecture::Nequip, m)),
+            Self::Allegro(m) => Some((Architecture::Allegro, m)),
         }
     }
 }
@@ -510,7 +513,9 @@ fn build_potential(section: &PotentialInput, path: &Path) -> Result<Box<dyn Pote
                 .map_err(|e| error(format!("potential: {e}")))?;
             Ok(Box::new(Pairwise::new(lj)))
         }
-        PotentialInput::Mace(settings) | PotentialInput::Nequip(settings) => {
+        PotentialInput::Mace(settings)
+        | PotentialInput::Nequip(settings)
+        | PotentialInput::Allegro(settings) => {
             let (architecture, _) = section.model().expect("an ML model");
             let ModelInput {
                 model,

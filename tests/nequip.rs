@@ -80,7 +80,7 @@ fn nve_with_the_float64_model_conserves_energy() {
 }
 
 #[test]
-fn one_input_runs_with_a_mace_or_a_nequip_model() {
+fn one_input_runs_with_a_mace_a_nequip_or_an_allegro_model() {
     // The same input, `type` and `model` swapped: each run's first potential energy is the
     // model's own `mlmd eval` energy of the structure.
     let structure = data("nequip/bulk8_relaxed.extxyz");
@@ -89,6 +89,10 @@ fn one_input_runs_with_a_mace_or_a_nequip_model() {
         Model {
             kind: "mace",
             file: "mace/mace_small_b.safetensors".into(),
+        },
+        Model {
+            kind: "allegro",
+            file: "allegro/allegro_small.safetensors".into(),
         },
     ];
     let mut energies = Vec::new();

@@ -5,6 +5,7 @@
 //! [`Evaluation`]. The engine owns the simulation; a potential only computes, as a LAMMPS pair
 //! style does.
 
+pub mod allegro;
 mod device;
 pub mod equivariant;
 pub mod fast;

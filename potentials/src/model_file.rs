@@ -127,17 +127,20 @@ pub enum Architecture {
     Mace,
     /// NequIP (nequip), `scripts/export_nequip.py`.
     Nequip,
+    /// Allegro (nequip-allegro), `scripts/export_nequip.py`.
+    Allegro,
 }
 
 impl Architecture {
     /// Every architecture.
-    pub const ALL: [Self; 2] = [Self::Mace, Self::Nequip];
+    pub const ALL: [Self; 3] = [Self::Mace, Self::Nequip, Self::Allegro];
 
     /// The name in input files (`type = "…"`) and the metadata key of the hyperparameters.
     pub fn name(self) -> &'static str {
         match self {
             Self::Mace => "mace",
             Self::Nequip => "nequip",
+            Self::Allegro => "allegro",
         }
     }
 
@@ -146,6 +149,7 @@ impl Architecture {
         match self {
             Self::Mace => "mlmd-mace",
             Self::Nequip => "mlmd-nequip",
+            Self::Allegro => "mlmd-allegro",
         }
     }
 
@@ -153,7 +157,7 @@ impl Architecture {
     pub fn exporter(self) -> &'static str {
         match self {
             Self::Mace => "scripts/export_mace.py",
-            Self::Nequip => "scripts/export_nequip.py",
+            Self::Nequip | Self::Allegro => "scripts/export_nequip.py",
         }
     }
 }
@@ -222,11 +226,10 @@ fn check_metadata(
             return Err(
                 match Architecture::ALL.iter().find(|a| a.format() == format) {
                     Some(other) => format!(
-                        "this is a {} model file (format '{format}'), but the input says type = \
-                     \"{}\"; use type = \"{}\"",
+                        "this is a model file for type = \"{}\" (format '{format}'), but the \
+                         input says type = \"{}\"",
                         other.name(),
                         architecture.name(),
-                        other.name()
                     ),
                     None => format!("metadata format is '{format}', not '{expected}'; {hint}"),
                 },

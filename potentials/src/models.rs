@@ -1,6 +1,7 @@
 //! Loading any ML model file as a [`Potential`]: the architecture (from the input's `type`),
 //! the device, the float type and the evaluation path.
 
+use crate::allegro::Allegro;
 use crate::equivariant::FloatType;
 use crate::fast::Real;
 use crate::mace::FastMace;
@@ -37,6 +38,9 @@ pub fn load_potential(
             "mode \"reference\" exists for MACE only; {} runs on mode = \"fast\"",
             other.name()
         ))),
+        (Mode::Fast, Architecture::Allegro, ComputeDevice::Cuda) => Err(PotentialError::Invalid(
+            "Allegro runs on the CPU only in this mlmd; use device = \"cpu\"".into(),
+        )),
         (Mode::Fast, _, ComputeDevice::Cpu) => match float {
             FloatType::F32 => on_cpu::<f32>(architecture, path),
             FloatType::F64 => on_cpu::<f64>(architecture, path),
@@ -62,6 +66,7 @@ fn on_cpu<T: Real>(
     Ok(match architecture {
         Architecture::Mace => Box::new(FastMace::<T>::load(path)?),
         Architecture::Nequip => Box::new(Nequip::<T>::load(path)?),
+        Architecture::Allegro => Box::new(Allegro::<T>::load(path)?),
     })
 }
 
@@ -85,6 +90,7 @@ fn on_cuda<T: crate::fast::gpu::GpuReal>(
             &device,
             CHUNK_BYTES,
         )?),
+        Architecture::Allegro => unreachable!("refused in load_potential"),
     })
 }
 

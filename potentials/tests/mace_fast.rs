@@ -1,9 +1,10 @@
 //! The fast path (hand-written kernels and gradients) of MACE against the taped reference path
-//! on random periodic systems with self-image edges; MACE's and NequIP's against finite
-//! differences of their own energy, across thread counts, and (with `--features wgpu`) with the
-//! edge work on a GPU. Parity with mace-torch and nequip is in the workspace's tests/mace.rs and
-//! tests/nequip.rs.
+//! on random periodic systems with self-image edges; MACE's, NequIP's and Allegro's against
+//! finite differences of their own energy and across thread counts; MACE's and NequIP's edge
+//! work on a GPU (`--features wgpu`). Parity with mace-torch and nequip is in the workspace's
+//! tests/mace.rs, tests/nequip.rs and tests/allegro.rs.
 
+use mlmd_potentials::allegro::Allegro;
 use mlmd_potentials::mace::FastMace;
 use mlmd_potentials::nequip::Nequip;
 use mlmd_potentials::{AtomicGraph, CpuBackend, Evaluation, FloatType, Mace, Potential, Request};
@@ -27,6 +28,12 @@ fn model(name: &str) -> PathBuf {
 /// The exported NequIP test model (tests/data/nequip in the workspace).
 fn nequip_model() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/nequip/nequip_small.safetensors")
+}
+
+/// The exported Allegro test model (tests/data/allegro in the workspace).
+fn allegro_model() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data/allegro/allegro_small.safetensors")
 }
 
 /// Atoms in a periodic cell and every edge within `reach`, own images included.
@@ -211,6 +218,8 @@ fn forces_and_virial_equal_finite_differences_of_the_fast_energy() {
     }
     let mut nequip = Nequip::<f64>::load(&nequip_model()).unwrap();
     assert_finite_differences("nequip_small", &mut nequip);
+    let mut allegro = Allegro::<f64>::load(&allegro_model()).unwrap();
+    assert_finite_differences("allegro_small", &mut allegro);
 }
 
 /// Forces = −dE/dx and virial = −dE/dε by central differences (1e-7) on a random system.
@@ -257,6 +266,7 @@ fn assert_finite_differences(name: &str, fast: &mut dyn Potential) {
 fn results_do_not_depend_on_the_number_of_threads() {
     assert_thread_independent(&mut FastMace::<f64>::load(&model("mace_small_b")).unwrap());
     assert_thread_independent(&mut Nequip::<f64>::load(&nequip_model()).unwrap());
+    assert_thread_independent(&mut Allegro::<f64>::load(&allegro_model()).unwrap());
 }
 
 /// Bit-identical results on 1 and 2 threads.

@@ -60,6 +60,11 @@ impl<T: Real> RadialMlp<T> {
         self.layers.first().map_or(0, |l| l.1)
     }
 
+    /// Output width.
+    pub fn width_out(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.2)
+    }
+
     /// `x [rows, h_0]` → `out [rows, h_last]`, keeping the hidden values in `tape`.
     pub fn forward(&self, x: &[T], rows: usize, tape: &mut MlpTape<T>, out: &mut [T]) {
         let hidden = self.layers.len() - 1;

@@ -8,7 +8,8 @@ mod gate;
 mod network;
 mod zbl;
 
-pub use config::{NequipConfig, FORMAT_VERSION};
+pub use config::{LinearLayer, NequipConfig, RadialConfig, FORMAT_VERSION};
+pub(crate) use network::scalar_mlp;
 
 use crate::equivariant::{Irreps, PolynomialCutoff};
 use crate::fast::edges::{Edges, Harmonics, PairTerm};
@@ -51,15 +52,11 @@ impl<T: Real> FastNetwork<T> for Network<T> {
     }
 }
 
-/// The checked settings of a file and its edge geometry: R_n(r) = prefactor · sin(ω_n r)/r ·
-/// f_p(r/r_max) with ω_n = π w_n / r_max.
+/// The checked settings of a file and its edge geometry.
 fn geometry(file: &NequipFile) -> Result<Geometry, PotentialError> {
     let c = &file.config;
     if c.model_class != "NequIPGNNModel" {
         return Err(file.error(format!("unsupported model class '{}'", c.model_class)));
-    }
-    if !(c.r_max.is_finite() && c.r_max > 0.0) {
-        return Err(file.error(format!("r_max = {} Å: must be positive", c.r_max)));
     }
     let n = c.atomic_numbers.len();
     if [
@@ -75,39 +72,61 @@ fn geometry(file: &NequipFile) -> Result<Geometry, PotentialError> {
             c.per_type_shifts.len()
         )));
     }
-    let weights = file.values("model.func.bessel_encode.bessel_weights")?;
-    if weights.len() != c.radial.num_bessel {
+    let mut geometry = bessel_geometry(
+        file,
+        "model.func.bessel_encode.bessel_weights",
+        (c.r_max, &c.radial, &c.sh_irreps),
+        &c.atomic_numbers,
+    )?;
+    geometry.pair = c.zbl.as_ref().map(|z| {
+        Arc::new(zbl::NequipZbl {
+            factor: z.energy_factor,
+            cutoff: PolynomialCutoff {
+                r_max: c.r_max,
+                p: z.polynomial_p,
+            },
+        }) as Arc<dyn PairTerm>
+    });
+    Ok(geometry)
+}
+
+/// The edge geometry of a nequip-framework model: harmonics of `sh_irreps` and
+/// R_n(r) = prefactor · sin(ω_n r)/r · f_p(r/r_max) with ω_n = π w_n / r_max, w_n the tensor
+/// `weights`; no pair term.
+pub(crate) fn bessel_geometry<C>(
+    file: &ModelFile<C>,
+    weights: &str,
+    (r_max, radial, sh_irreps): (f64, &RadialConfig, &str),
+    atomic_numbers: &[u8],
+) -> Result<Geometry, PotentialError> {
+    if !(r_max.is_finite() && r_max > 0.0) {
+        return Err(file.error(format!("r_max = {r_max} Å: must be positive")));
+    }
+    let w = file.values(weights)?;
+    if w.len() != radial.num_bessel {
         return Err(file.error(format!(
-            "bessel_weights has {} values, num_bessel is {}",
-            weights.len(),
-            c.radial.num_bessel
+            "{weights} has {} values, num_bessel is {}",
+            w.len(),
+            radial.num_bessel
         )));
     }
-    let sh = Irreps::parse(&c.sh_irreps).map_err(|e| file.error(format!("sh_irreps: {e}")))?;
+    let sh = Irreps::parse(sh_irreps).map_err(|e| file.error(format!("sh_irreps: {e}")))?;
+    if sh.to_string() != Irreps::spherical_harmonics(sh.lmax()).to_string() {
+        return Err(file.error(format!("sh_irreps {sh} are not 0..l_max harmonics")));
+    }
     Ok(Geometry {
         harmonics: Harmonics::new(sh.lmax()),
         radial: RadialParameters {
-            frequencies: weights
-                .iter()
-                .map(|w| std::f64::consts::PI * w / c.r_max)
-                .collect(),
-            prefactor: c.radial.prefactor,
+            frequencies: w.iter().map(|w| std::f64::consts::PI * w / r_max).collect(),
+            prefactor: radial.prefactor,
             cutoff: PolynomialCutoff {
-                r_max: c.r_max,
-                p: c.radial.polynomial_p,
+                r_max,
+                p: radial.polynomial_p,
             },
             transform: None,
         },
-        pair: c.zbl.as_ref().map(|z| {
-            Arc::new(zbl::NequipZbl {
-                factor: z.energy_factor,
-                cutoff: PolynomialCutoff {
-                    r_max: c.r_max,
-                    p: z.polynomial_p,
-                },
-            }) as Arc<dyn PairTerm>
-        }),
-        r_max: c.r_max,
-        elements: ElementTable(c.atomic_numbers.clone()),
+        pair: None,
+        r_max,
+        elements: ElementTable(atomic_numbers.to_vec()),
     })
 }

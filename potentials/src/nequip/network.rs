@@ -20,6 +20,7 @@ use crate::fast::linear::LinearMap;
 use crate::fast::mlp::RadialMlp;
 use crate::fast::skip::ElementLinear;
 use crate::fast::{EdgeStage, Real};
+use crate::model_file::ModelFile;
 use crate::PotentialError;
 
 /// One convnet layer's node work.
@@ -61,8 +62,8 @@ fn irreps(file: &NequipFile, text: &str, field: &str) -> Result<Irreps, Potentia
 
 /// A nequip `ScalarMLPFunction` as a [`RadialMlp`] (α·√h_in folded into the weights, plain
 /// SiLU), the output columns multiplied by `signs` (one per column, or none).
-fn scalar_mlp<T: Real>(
-    file: &NequipFile,
+pub(crate) fn scalar_mlp<T: Real, C>(
+    file: &ModelFile<C>,
     layers: &[LinearLayer],
     width_in: usize,
     signs: Option<&[f64]>,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Make the Allegro test model `allegro_small` with nequip-allegro 0.8.3 and its references.
 
-    python tests/data/allegro/make_allegro_small.py
+    python tests/data/allegro/make_allegro_small.py [--mlmd PATH]
 
 Needs the environment of scripts/requirements-nequip.txt plus nequip-allegro==0.8.3. Steps:
 1. Build `AllegroModel` (seed 0, float64, H/C/O, r_max 4 Å, l_max 2, parity, 2 layers, 16 scalar
@@ -15,7 +15,8 @@ Needs the environment of scripts/requirements-nequip.txt plus nequip-allegro==0.
    smaller than the cutoff, a bulk cell, a slab, a molecular cluster, dimers) from nequip's ASE
    calculator: allegro_small__reference.json.
 4. A genuine checkpoint (one nequip-train step, then the model's weights) and package:
-   allegro_small.nequip.zip, both checked against the references.
+   allegro_small.nequip.zip, both checked against the references, exported by
+   scripts/export_nequip.py to allegro_small.safetensors (`--mlmd`: also compared with mlmd eval).
 """
 import json
 import pathlib
@@ -69,9 +70,15 @@ def path_effects(model, frames):
 
 
 def main():
+    import argparse
+
     import ase.io
     import hydra
     from nequip.utils.global_state import set_global_state
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mlmd", help="mlmd binary: also compare with `mlmd eval`")
+    args = parser.parse_args()
 
     set_global_state()
     model = hydra.utils.instantiate(CONFIG, _recursive_=False, _convert_="all").eval()
@@ -90,8 +97,9 @@ def main():
         json.dumps({"tp_weight_boost": boost, "max_abs_dE_when_zeroed_eV": effects}, indent=1)
     )
     write_reference(model, HERE, "allegro_small", CONFIG["type_names"])
-    ship(model, CONFIG, HERE, "allegro_small", export=False)
-    print("wrote allegro_small__paths.json, allegro_small__reference.json, allegro_small.nequip.zip")
+    ship(model, CONFIG, HERE, "allegro_small", args.mlmd)
+    print("wrote allegro_small__paths.json, allegro_small__reference.json, allegro_small.nequip.zip, "
+          "allegro_small.safetensors")
 
 
 if __name__ == "__main__":
