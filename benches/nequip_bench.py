@@ -1,8 +1,9 @@
-"""Helper of benches/compare_nequip.sh: builds a NequIP model of production shape (l_max 2,
-4 layers, 64 features, r_max 5 Å, silicon) with nequip's random initial weights as a genuine
-checkpoint, writes the benchmark structure, and times nequip's ASE calculator.
+"""Helper of benches/compare_nequip.sh: builds a NequIP model (l_max 2, 4 layers, 64 features,
+r_max 5 Å) and an Allegro model (l_max 2, 2 layers, 64 scalar and 16 tensor features, r_max
+5 Å) for silicon with their packages' random initial weights as genuine checkpoints, writes the
+benchmark structure, and times nequip's ASE calculator.
 
-    python nequip_bench.py make OUTDIR                    # OUTDIR/nequip.ckpt + si-1000.extxyz
+    python nequip_bench.py make OUTDIR    # OUTDIR/{nequip,allegro}.ckpt + si-1000.extxyz
     python nequip_bench.py time CHECKPOINT STRUCTURE STEPS   # prints JSON
 
 Needs the environment of scripts/requirements-nequip.txt.
@@ -39,6 +40,28 @@ MODEL = {
 }
 
 
+ALLEGRO = {
+    "_target_": "allegro.model.AllegroModel",
+    "seed": 0,
+    "model_dtype": "float32",
+    "type_names": ["Si"],
+    "r_max": 5.0,
+    "l_max": 2,
+    "parity": True,
+    "radial_chemical_embed": {"_target_": "allegro.nn.TwoBodyBesselScalarEmbed", "num_bessels": 8},
+    "num_layers": 2,
+    "num_scalar_features": 64,
+    "num_tensor_features": 16,
+    "allegro_mlp_hidden_layers_depth": 2,
+    "allegro_mlp_hidden_layers_width": 64,
+    "readout_mlp_hidden_layers_depth": 1,
+    "readout_mlp_hidden_layers_width": 32,
+    "avg_num_neighbors": 30.0,
+    "per_type_energy_scales": 1.0,
+    "per_type_energy_shifts": -5.0,
+}
+
+
 def make(outdir):
     import ase.build
     import ase.io
@@ -48,16 +71,17 @@ def make(outdir):
 
     out = pathlib.Path(outdir)
     set_global_state()
-    model = hydra.utils.instantiate(MODEL, _recursive_=False, _convert_="all").eval()
     si = ase.build.bulk("Si", "diamond", a=5.43, cubic=True)
-    frames = []
-    for seed in range(4):
-        atoms = si.copy()
-        atoms.rattle(0.05, seed=seed)
-        frames.append(atoms)
-    frames = label(model, frames, MODEL["type_names"])
-    (out / "train").mkdir()
-    make_checkpoint(MODEL, model, frames, out / "train", out / "nequip.ckpt")
+    for name, config in (("nequip", MODEL), ("allegro", ALLEGRO)):
+        model = hydra.utils.instantiate(config, _recursive_=False, _convert_="all").eval()
+        frames = []
+        for seed in range(4):
+            atoms = si.copy()
+            atoms.rattle(0.05, seed=seed)
+            frames.append(atoms)
+        frames = label(model, frames, config["type_names"])
+        (out / f"train-{name}").mkdir()
+        make_checkpoint(config, model, frames, out / f"train-{name}", out / f"{name}.ckpt")
     # Diamond silicon, a = 5.43 Å, 5x5x5 cubic cells: 1,000 atoms, 28 neighbours within 5 Å.
     atoms = si.repeat((5, 5, 5))
     atoms.rattle(0.02, seed=1)
@@ -76,7 +100,7 @@ def time_nequip(checkpoint, structure, steps):
     set_global_state()
     atoms = ase.io.read(structure)
     model = saved_model(checkpoint).eval()
-    atoms.calc = calculator(model, MODEL["type_names"])
+    atoms.calc = calculator(model, ["Si"])
     MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(1))
     md = VelocityVerlet(atoms, timestep=1.0 * units.fs)
     atoms.get_forces()  # first evaluation: not timed, as in mlmd bench
