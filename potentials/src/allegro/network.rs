@@ -21,7 +21,7 @@ use crate::PotentialError;
 /// One Allegro layer: the channel-wise product and the latent MLP.
 #[derive(Debug, Clone)]
 pub struct Layer<T> {
-    /// Width of the tensor features it reads and writes (per channel).
+    /// Width of the tensor features it reads (per channel).
     pub dim_in: usize,
     /// Width of the tensor features it writes (per channel).
     pub dim_out: usize,
@@ -34,28 +34,35 @@ pub struct Layer<T> {
 /// A whole Allegro model.
 #[derive(Debug, Clone)]
 pub struct Network<T> {
-    /// Scalar features per layer (S) and tensor channels (C).
+    /// Scalar features per edge and layer (S).
     pub scalars: usize,
+    /// Channels of the tensor track (C).
     pub channels: usize,
-    /// Per harmonic component m: its degree l (the weight index within a channel) and (−1)^l.
+    /// Per harmonic component m: its degree l, the weight index within a channel.
     pub degree: Vec<usize>,
+    /// Per harmonic component m: (−1)^l, from mlmd's edge orientation to nequip's.
     pub sign: Vec<T>,
-    /// Per type: `center_embed` and `neighbor_embed` rows.
+    /// Per type: `center_embed` row.
     pub center: Vec<Vec<T>>,
+    /// Per type: `neighbor_embed` row.
     pub neighbor: Vec<Vec<T>>,
-    /// `basis_linear`, `scalar_embed_mlp`, `tensor_embed.env_embed_linear`,
-    /// `first_layer_env_embed_projection`.
+    /// `radial_chemical_embed.type_embed.basis_linear`.
     pub basis: RadialMlp<T>,
+    /// `scalar_embed_mlp`.
     pub embed: RadialMlp<T>,
+    /// `tensor_embed.env_embed_linear`.
     pub tensor: RadialMlp<T>,
+    /// `allegro.first_layer_env_embed_projection`.
     pub projection: RadialMlp<T>,
     /// The layers.
     pub layers: Vec<Layer<T>>,
     /// `edge_readout`.
     pub readout: RadialMlp<T>,
-    /// Per type: environment norm, edge-sum norm, (scale, shift).
+    /// Per type: 1/√avg_num_neighbors of the environment sum.
     pub env_norm: Vec<T>,
+    /// Per type: the factor of the edge-energy sum, 1/√(2 avg_num_neighbors).
     pub edge_norm: Vec<f64>,
+    /// Per type: (scale, shift eV) of the atom energy.
     pub scale_shift: Vec<(f64, f64)>,
 }
 
