@@ -1,5 +1,5 @@
 //! Neighbor-list builds on fcc argon (cutoff 8.5125 Å + 1 Å skin): ~1k, ~10k and ~100k atoms,
-//! each builder (brute force only at 1k). Run: `cargo bench --bench neighbors`.
+//! each builder's full list (brute force only at 1k) and the cell list's spatial half list. Run: `cargo bench --bench neighbors`.
 // criterion's macros generate undocumented functions.
 #![allow(missing_docs)]
 
@@ -27,6 +27,15 @@ fn builds(c: &mut Criterion) {
                 |b, s| b.iter(|| method.build(&s.positions, &s.cell, 9.5125)),
             );
         }
+        group.bench_with_input(
+            BenchmarkId::new("cell-list spatial half", system.len()),
+            &system,
+            |b, s| {
+                b.iter(|| {
+                    NeighborMethod::CellList.build_neighbors(&s.positions, &s.cell, 9.5125, true)
+                })
+            },
+        );
     }
     group.finish();
 }

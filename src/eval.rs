@@ -4,7 +4,7 @@ use crate::cell::Cell;
 use crate::error::{Error, Result};
 use crate::io::{read_structures, Structure};
 use crate::neighbors::NeighborMethod;
-use mlmd_potentials::{AtomicGraph, Potential, Request};
+use mlmd_potentials::{Potential, Request};
 use serde::Serialize;
 use std::path::Path;
 
@@ -65,22 +65,19 @@ fn evaluate_structure(potential: &mut dyn Potential, structure: &Structure) -> R
         message: e.to_string(),
     })?;
     potential.check_species(&structure.species)?;
-    let list = NeighborMethod::Auto.build_list(
-        &structure.positions,
+    let positions: Vec<_> = structure.positions.iter().map(|x| cell.wrap(x).0).collect();
+    let list = NeighborMethod::Auto.build_neighbors(
+        &positions,
         &cell,
         potential.cutoff(),
         potential.half_list(),
     );
-    let graph = AtomicGraph {
-        positions: &structure.positions,
-        species: &structure.species,
-        cell: cell.has_full_lattice().then(|| cell.lattice()),
-        senders: &list.senders,
-        receivers: &list.receivers,
-        unit_shifts: &list.shifts,
-        generation: 1,
-        half_list: list.half,
-    };
+    let graph = list.graph(
+        &positions,
+        &structure.species,
+        cell.has_full_lattice().then(|| cell.lattice()),
+        1,
+    );
     let periodic = cell.is_fully_periodic();
     let evaluation = potential.compute(
         &graph,

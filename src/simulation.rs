@@ -12,8 +12,9 @@ use crate::observers::{Observer, Thermo};
 use crate::system::System;
 use crate::units::ns_per_day;
 use mlmd_integrators::{Integrator, MdState};
-use mlmd_potentials::{AtomicGraph, Evaluation, Potential, Request};
+use mlmd_potentials::{Evaluation, Potential, Request};
 use nalgebra::{Matrix3, Vector3};
+use rayon::prelude::*;
 use std::time::{Duration, Instant};
 
 /// Wall time spent in each stage of the loop.
@@ -273,21 +274,15 @@ impl Simulation {
             .update(&mut self.system.positions, &self.system.cell);
         let built = Instant::now();
         self.timings.neighbors += built - start;
-        let list = self.neighbors.list();
-        let graph = AtomicGraph {
-            positions: &self.system.positions,
-            species: &self.system.species,
-            cell: self
-                .system
+        let graph = self.neighbors.list().graph(
+            &self.system.positions,
+            &self.system.species,
+            self.system
                 .cell
                 .has_full_lattice()
                 .then(|| self.system.cell.lattice()),
-            senders: &list.senders,
-            receivers: &list.receivers,
-            unit_shifts: &list.shifts,
-            generation: self.neighbors.generation(),
-            half_list: list.half,
-        };
+            self.neighbors.generation(),
+        );
         let evaluation = self.potential.compute(&graph, request)?;
         self.timings.potential += built.elapsed();
         self.check_finite(&evaluation)?;
@@ -313,10 +308,12 @@ impl Simulation {
 
     /// An error naming the first atom whose `quantity` has a NaN or infinite component.
     fn check_vectors(&self, quantity: &'static str, values: &[Vector3<f64>]) -> Result<()> {
-        match values.iter().position(|v| !v.iter().all(|c| c.is_finite())) {
-            Some(atom) => Err(self.non_finite(quantity, atom)),
-            None => Ok(()),
+        let bad = |v: &Vector3<f64>| !v.iter().all(|c| c.is_finite());
+        if !values.par_chunks(4096).any(|chunk| chunk.iter().any(bad)) {
+            return Ok(());
         }
+        let atom = values.iter().position(bad).expect("found above");
+        Err(self.non_finite(quantity, atom))
     }
 
     /// Stops a run whose atoms moved non-finitely or farther in one step than
@@ -324,17 +321,28 @@ impl Simulation {
     fn check_motion(&self, before: &[Vector3<f64>]) -> Result<()> {
         self.check_vectors("position", &self.system.positions)?;
         let limit = (0.5 * self.neighbors.skin()).max(MIN_STEP_LIMIT);
+        // The farthest move, the first atom among equals: the same on any number of threads.
+        let farthest = |(a, d): (usize, f64), (b, e): (usize, f64)| {
+            if e > d || (e == d && b < a) {
+                (b, e)
+            } else {
+                (a, d)
+            }
+        };
         let (atom, distance) = self
             .system
             .positions
-            .iter()
-            .zip(before)
-            .map(|(x, y)| (x - y).norm())
+            .par_chunks(4096)
+            .zip(before.par_chunks(4096))
             .enumerate()
-            .fold(
-                (0, 0.0),
-                |best, (i, d)| if d > best.1 { (i, d) } else { best },
-            );
+            .map(|(chunk, (now, then))| {
+                let moves = now.iter().zip(then).map(|(x, y)| (x - y).norm());
+                let first = chunk * 4096;
+                moves
+                    .enumerate()
+                    .fold((first, 0.0), |best, (k, d)| farthest(best, (first + k, d)))
+            })
+            .reduce(|| (0, 0.0), farthest);
         if distance > limit {
             return Err(Runaway {
                 step: self.step,

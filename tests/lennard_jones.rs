@@ -4,10 +4,8 @@ mod common;
 
 use common::{assert_voigt_stress, cell, fixture, matrix, relative, vectors};
 use mlmd::cell::Cell;
-use mlmd::neighbors::NeighborMethod;
-use mlmd_potentials::{
-    AtomicGraph, Evaluation, LennardJones, LennardJonesPair, Pairwise, Potential, Request,
-};
+use mlmd::neighbors::{NeighborMethod, Neighbors};
+use mlmd_potentials::{Evaluation, LennardJones, LennardJonesPair, Pairwise, Potential, Request};
 use nalgebra::{Matrix3, Vector3};
 
 fn argon(fixture: &serde_json::Value) -> Pairwise<LennardJones> {
@@ -20,25 +18,106 @@ fn argon(fixture: &serde_json::Value) -> Pairwise<LennardJones> {
     Pairwise::new(LennardJones::new(&[pair], meta["cutoff_A"].as_f64().unwrap(), true).unwrap())
 }
 
+/// Energy, forces and virial on the engine's list (the cell list's spatial half list, built at
+/// cutoff + skin), checked against the full edge list's (the reference path) to 1e-12 relative.
 fn evaluate(
     potential: &mut dyn Potential,
     positions: &[Vector3<f64>],
     cell: &Cell,
     skin: f64,
 ) -> Evaluation {
-    let list = NeighborMethod::CellList.build(positions, cell, potential.cutoff() + skin);
+    let cutoff = potential.cutoff() + skin;
     let species = vec![18u8; positions.len()];
-    let graph = AtomicGraph {
-        positions,
-        species: &species,
-        cell: Some(cell.lattice()),
-        senders: &list.senders,
-        receivers: &list.receivers,
-        unit_shifts: &list.shifts,
-        generation: 1,
-        half_list: false,
+    let mut on = |neighbors: &Neighbors| {
+        let graph = neighbors.graph(positions, &species, Some(cell.lattice()), 1);
+        potential.compute(&graph, Request::ALL).unwrap()
     };
-    potential.compute(&graph, Request::ALL).unwrap()
+    let full = on(&Neighbors::Edges(
+        NeighborMethod::CellList.build(positions, cell, cutoff),
+    ));
+    let spatial = NeighborMethod::CellList.build_neighbors(positions, cell, cutoff, true);
+    assert!(matches!(spatial, Neighbors::Pairs(_)));
+    let result = on(&spatial);
+    assert_same_results(&result, &full, 1e-12);
+    result
+}
+
+/// Energy, forces and virial agree to `tolerance` relative to the largest of each.
+fn assert_same_results(result: &Evaluation, reference: &Evaluation, tolerance: f64) {
+    assert!(relative(result.energy, reference.energy, 1e-300) < tolerance);
+    let largest = reference
+        .forces
+        .iter()
+        .map(|f| f.amax())
+        .fold(0.0, f64::max);
+    for (f, f0) in result.forces.iter().zip(&reference.forces) {
+        assert!((f - f0).amax() <= tolerance * largest, "{f} vs {f0}");
+    }
+    let (w, w0) = (result.virial.unwrap(), reference.virial.unwrap());
+    assert!((w - w0).amax() <= tolerance * w0.amax());
+}
+
+/// 4,000 argon atoms (fcc, displaced, some outside the cell) make many blocks: the spatial path
+/// gives the same bits on 1, 2 and 3 threads and with baseline vector instructions, and the
+/// edge path's results to 1e-12.
+#[test]
+fn spatial_path_is_bit_identical_on_any_thread_count_and_instruction_set() {
+    let mut system = mlmd::bench::fcc_argon(10, 0.8442, 100.0, 7);
+    let length = system.cell.lattice()[(0, 0)];
+    for (k, x) in system.positions.iter_mut().enumerate() {
+        let wobble = Vector3::new((k as f64).sin(), (k as f64 * 1.3).cos(), (k as f64).cos());
+        *x += 0.3 * wobble;
+        if k % 7 == 0 {
+            x.y += length;
+        }
+    }
+    let cutoff = 2.5 * mlmd::bench::ARGON_SIGMA;
+    let pair = LennardJonesPair {
+        elements: [18, 18],
+        epsilon: mlmd::bench::ARGON_EPSILON,
+        sigma: mlmd::bench::ARGON_SIGMA,
+    };
+    let lj = LennardJones::new(&[pair], cutoff, false).unwrap();
+    let (positions, cell) = (&system.positions, &system.cell);
+    let spatial = NeighborMethod::CellList.build_neighbors(positions, cell, cutoff + 1.0, true);
+    let Neighbors::Pairs(list) = &spatial else {
+        panic!("a spatial list")
+    };
+    assert!(list.blocks.len() >= 8, "{} blocks", list.blocks.len());
+    let graph = spatial.graph(positions, &system.species, Some(cell.lattice()), 1);
+    let run = |threads: usize, potential: Pairwise<LennardJones>| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut potential = potential;
+        pool.install(|| potential.compute(&graph, Request::ALL).unwrap())
+    };
+    let reference = run(1, Pairwise::new(lj.clone()));
+    let bits = |e: &Evaluation| {
+        let forces: Vec<[u64; 3]> = e
+            .forces
+            .iter()
+            .map(|f| [f.x, f.y, f.z].map(f64::to_bits))
+            .collect();
+        (
+            e.energy.to_bits(),
+            forces,
+            e.virial.unwrap().map(f64::to_bits),
+        )
+    };
+    for threads in [2, 3] {
+        assert_eq!(
+            bits(&run(threads, Pairwise::new(lj.clone()))),
+            bits(&reference)
+        );
+    }
+    let baseline = Pairwise::new(lj.clone()).with_baseline_instructions();
+    assert_eq!(bits(&run(2, baseline)), bits(&reference));
+    let full = Neighbors::Edges(NeighborMethod::CellList.build(positions, cell, cutoff + 1.0));
+    let graph = full.graph(positions, &system.species, Some(cell.lattice()), 1);
+    let edges = Pairwise::new(lj).compute(&graph, Request::ALL).unwrap();
+    assert_same_results(&reference, &edges, 1e-12);
 }
 
 #[test]

@@ -4,7 +4,8 @@ mod common;
 
 use common::{cell, fixture, vectors};
 use mlmd::cell::Cell;
-use mlmd::neighbors::{NeighborList, NeighborMethod};
+use mlmd::neighbors::{NeighborList, NeighborMethod, Neighbors};
+use mlmd_potentials::PairList;
 use nalgebra::{Matrix3, Vector3};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -153,12 +154,13 @@ fn auto_picks_a_builder_that_fits_the_system() {
 }
 
 /// A half list holds one edge of each pair: with their reverses, its edges are the full list's
-/// (every fixture case, every builder, sorted by sender); and Lennard-Jones on it gives the
-/// full list's energy, forces and virial to 1e-12 relative.
+/// (every fixture case, every builder, sorted by sender); and Lennard-Jones on it, and on the
+/// cell list's spatial half list, gives the full list's energy, forces and virial to 1e-12
+/// relative.
 #[test]
 fn half_lists_hold_each_pair_once_and_give_the_full_lists_results() {
     use mlmd_potentials::pair::{LennardJones, LennardJonesPair, Pairwise};
-    use mlmd_potentials::{AtomicGraph, Potential, Request};
+    use mlmd_potentials::{Potential, Request};
     let fixture = fixture("neighbor_lists.json");
     for case in fixture["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
@@ -172,23 +174,24 @@ fn half_lists_hold_each_pair_once_and_give_the_full_lists_results() {
             sigma: 0.4 * cutoff,
         };
         let mut lj = Pairwise::new(LennardJones::new(&[pair], cutoff, true).unwrap());
-        let mut evaluate = |list: &NeighborList| {
-            let graph = AtomicGraph {
-                positions: &positions,
-                species: &species,
-                cell: cell.has_full_lattice().then(|| cell.lattice()),
-                senders: &list.senders,
-                receivers: &list.receivers,
-                unit_shifts: &list.shifts,
-                generation: 1,
-                half_list: list.half,
-            };
+        let mut evaluate = |neighbors: &Neighbors| {
+            let lattice = cell.has_full_lattice().then(|| cell.lattice());
+            let graph = neighbors.graph(&positions, &species, lattice, 1);
             lj.compute(&graph, Request::ALL).unwrap()
         };
         let full = NeighborMethod::BruteForce.build(&positions, &cell, cutoff);
-        let reference = evaluate(&full);
-        for builder in BUILDERS {
+        let reference = evaluate(&Neighbors::Edges(full.clone()));
+        let spatial = NeighborMethod::CellList.build_neighbors(&positions, &cell, cutoff, true);
+        assert!(
+            matches!(spatial, Neighbors::Pairs(_)),
+            "{name}: spatial list"
+        );
+        let lists = BUILDERS.map(|builder| {
             let half = builder.build_list(&positions, &cell, cutoff, true);
+            (builder.to_string(), half)
+        });
+        let mut results = Vec::new();
+        for (builder, half) in lists {
             assert!(half.half && is_sorted_by_sender(&half), "{name}: {builder}");
             let mut both = half.clone();
             for e in 0..half.len() {
@@ -198,7 +201,10 @@ fn half_lists_hold_each_pair_once_and_give_the_full_lists_results() {
                 both.shifts.push([-s[0], -s[1], -s[2]]);
             }
             assert_eq!(edge_set(&both), edge_set(&full), "{name}: {builder}");
-            let result = evaluate(&half);
+            results.push((builder, evaluate(&Neighbors::Edges(half))));
+        }
+        results.push(("spatial".into(), evaluate(&spatial)));
+        for (builder, result) in results {
             let scale = reference.energy.abs().max(1e-300);
             assert!(
                 (result.energy - reference.energy).abs() <= 1e-12 * scale,
@@ -219,6 +225,91 @@ fn half_lists_hold_each_pair_once_and_give_the_full_lists_results() {
                 (w - w0).abs().max() <= 1e-12 * w0.abs().max().max(1e-300),
                 "{name}: {builder} virial"
             );
+        }
+    }
+}
+
+/// The cell list's spatial half list, checked against a full edge list of the same positions:
+/// the order is a permutation with its inverse, the blocks cover it in order, every neighbor
+/// lies in its block's window, and the pairs with their reverses are the full list's edges.
+fn check_spatial_list(list: &PairList, full: &NeighborList, what: &str) {
+    let n = list.n_atoms();
+    let mut seen = vec![false; n];
+    for (k, &atom) in list.order.iter().enumerate() {
+        assert!(
+            !seen[atom as usize],
+            "{what}: atom {atom} twice in the order"
+        );
+        seen[atom as usize] = true;
+        assert_eq!(list.rank[atom as usize] as usize, k, "{what}: rank");
+    }
+    let codec = list.codec();
+    let mut next = 0;
+    for block in &list.blocks {
+        assert_eq!(block.start as usize, next, "{what}: blocks out of order");
+        next = block.end() as usize;
+        let (first, len) = (block.window_start as usize, block.window_len as usize);
+        let in_window = |j: usize| (j + n - first) % n < len;
+        assert!(
+            (block.start..block.end()).all(|k| in_window(k as usize)),
+            "{what}: window"
+        );
+        for &entry in &block.entries {
+            assert!(
+                in_window(codec.atom(entry)),
+                "{what}: neighbor outside the window"
+            );
+        }
+    }
+    assert_eq!(next, n, "{what}: blocks do not cover the atoms");
+    let mut both = NeighborList::default();
+    for (i, j, s) in list.pairs() {
+        both.senders.extend([i as u32, j as u32]);
+        both.receivers.extend([j as u32, i as u32]);
+        both.shifts.extend([s, s.map(|v| -v)]);
+    }
+    assert_eq!(edge_set(&both), edge_set(full), "{what}: pairs");
+}
+
+/// Builds the spatial list (it must be one) of `positions`.
+fn spatial_list(positions: &[Vector3<f64>], cell: &Cell, cutoff: f64) -> PairList {
+    match NeighborMethod::CellList.build_neighbors(positions, cell, cutoff, true) {
+        Neighbors::Pairs(list) => list,
+        Neighbors::Edges(_) => panic!("the cell list builds a spatial half list"),
+    }
+}
+
+#[test]
+fn spatial_half_lists_hold_each_pair_once_on_fixtures_and_random_systems() {
+    let fixture = fixture("neighbor_lists.json");
+    for case in fixture["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let positions = vectors(&case["positions"]);
+        let cell = cell(&case["cell"], &case["pbc"]);
+        let cutoff = case["cutoff"].as_f64().unwrap();
+        let full = NeighborMethod::BruteForce.build(&positions, &cell, cutoff);
+        check_spatial_list(&spatial_list(&positions, &cell, cutoff), &full, name);
+    }
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(77);
+    let lattices = [
+        Matrix3::new(31.0, 0.0, 0.0, 0.0, 29.0, 0.0, 0.0, 0.0, 33.0),
+        Matrix3::new(30.0, 0.0, 0.0, 9.0, 28.0, 0.0, -6.0, 5.0, 31.0),
+        Matrix3::new(3.1, 0.0, 0.0, 1.2, 2.9, 0.0, 0.7, -0.9, 3.3),
+    ];
+    for (l, lattice) in lattices.iter().enumerate() {
+        for periodic in [[true; 3], [true, false, true], [false; 3]] {
+            // Thousands of atoms make several blocks; positions are not wrapped.
+            let (n, cutoff) = if l == 2 { (9, 6.5) } else { (2500, 4.0) };
+            let (positions, cell) = random_system(&mut rng, n, *lattice, periodic);
+            let full = NeighborMethod::CellList.build(&positions, &cell, cutoff);
+            let list = spatial_list(&positions, &cell, cutoff);
+            let what = format!("lattice {l}, periodic {periodic:?}");
+            assert!(
+                l == 2 || list.blocks.len() >= 4,
+                "{what}: {} blocks",
+                list.blocks.len()
+            );
+            check_spatial_list(&list, &full, &what);
         }
     }
 }

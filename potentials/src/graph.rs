@@ -1,5 +1,6 @@
 //! The input every potential consumes: atoms and a directed edge list.
 
+use crate::PairList;
 use nalgebra::{Matrix3, Vector3};
 
 /// Atoms and their directed edges, as a potential sees them.
@@ -30,6 +31,10 @@ pub struct AtomicGraph<'a> {
     /// Whether each pair appears once (on the edge with sender < receiver, or for an atom and
     /// its own image the edge with the lexicographically positive shift) instead of twice.
     pub half_list: bool,
+    /// The half list in its lean, spatial form, which the engine hands a potential that asks
+    /// for a half list ([`Potential::half_list`](crate::Potential::half_list)) when its builder
+    /// makes one; the edge list is then empty.
+    pub pairs: Option<&'a PairList>,
 }
 
 impl AtomicGraph<'_> {

@@ -15,6 +15,7 @@ pub mod model_file;
 pub mod models;
 pub mod nequip;
 pub mod pair;
+mod pair_list;
 mod potential;
 
 /// cubecl, the GPU kernel language of the fast MACE path's edge work (its runtimes and devices).
@@ -27,4 +28,5 @@ pub use equivariant::FloatType;
 pub use graph::AtomicGraph;
 pub use mace::Mace;
 pub use pair::{LennardJones, LennardJonesPair, PairPotential, Pairwise};
+pub use pair_list::{window, EntryCodec, PairBlock, PairList};
 pub use potential::{Evaluation, Potential, PotentialError, Request};

@@ -160,6 +160,7 @@ fn evaluate(model: &TestEnergy, s: &Structure, request: Request) -> Evaluation {
         unit_shifts: &shifts,
         generation: 1,
         half_list: false,
+        pairs: None,
     };
     let one_hot: Vec<f64> = s
         .species

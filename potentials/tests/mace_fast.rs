@@ -114,6 +114,7 @@ impl System {
             unit_shifts: &self.shifts,
             generation: 0,
             half_list: false,
+            pairs: None,
         }
     }
 

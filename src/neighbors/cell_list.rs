@@ -11,24 +11,27 @@ const BINS_PER_CUTOFF: f64 = 2.0;
 
 /// Bins along the cell's axes, each at least `cutoff / BINS_PER_CUTOFF` wide where the system
 /// allows.
-struct Grid {
-    periodic: [bool; 3],
+pub(super) struct Grid {
+    pub(super) periodic: [bool; 3],
     /// Lowest fractional coordinate per axis (0 on periodic axes).
     low: [f64; 3],
     /// Fractional extent per axis (1 on periodic axes).
     extent: [f64; 3],
-    counts: [usize; 3],
+    pub(super) counts: [usize; 3],
+    /// Axes from slowest- to fastest-varying in the bins' order: most bins first, so that
+    /// slabs of bins along `axes[0]` cut the system into many parallel blocks.
+    pub(super) axes: [usize; 3],
     /// How many bins to look each side along each axis.
-    reach: [i32; 3],
+    pub(super) reach: [i32; 3],
     /// Atoms of bin `b` are `bin_atoms[bin_start[b]..bin_start[b + 1]]`.
-    bin_start: Vec<usize>,
-    bin_atoms: Vec<u32>,
+    pub(super) bin_start: Vec<usize>,
+    pub(super) bin_atoms: Vec<u32>,
     /// Wrapped positions in `bin_atoms` order, for locality.
-    bin_positions: Vec<Vector3<f64>>,
+    pub(super) bin_positions: Vec<Vector3<f64>>,
 }
 
 impl Grid {
-    fn new(atoms: &WrappedAtoms, cell: &Cell, cutoff: f64) -> Self {
+    pub(super) fn new(atoms: &WrappedAtoms, cell: &Cell, cutoff: f64) -> Self {
         let periodic = cell.periodic();
         let widths = cell.perpendicular_widths();
         let mut low = [0.0; 3];
@@ -62,11 +65,14 @@ impl Grid {
                 ((cutoff / bin_width).ceil() as i32).min(counts[a] as i32 - 1)
             }
         });
+        let mut axes = [0, 1, 2];
+        axes.sort_by_key(|&a| std::cmp::Reverse(counts[a]));
         let mut grid = Self {
             periodic,
             low,
             extent,
             counts,
+            axes,
             reach,
             bin_start: Vec::new(),
             bin_atoms: Vec::new(),
@@ -86,8 +92,36 @@ impl Grid {
         })
     }
 
-    fn bin_index(&self, b: [usize; 3]) -> usize {
-        (b[0] * self.counts[1] + b[1]) * self.counts[2] + b[2]
+    pub(super) fn bin_index(&self, b: [usize; 3]) -> usize {
+        let [p, q, r] = self.axes;
+        (b[p] * self.counts[q] + b[q]) * self.counts[r] + b[r]
+    }
+
+    /// The bin coordinates of a bin index.
+    pub(super) fn bin_coordinates_of(&self, index: usize) -> [usize; 3] {
+        let [p, q, r] = self.axes;
+        let mut b = [0; 3];
+        b[r] = index % self.counts[r];
+        b[q] = index / self.counts[r] % self.counts[q];
+        b[p] = index / (self.counts[r] * self.counts[q]);
+        b
+    }
+
+    /// Bins per slab (bins sharing their coordinate along `axes[0]`) and slabs.
+    pub(super) fn slabs(&self) -> (usize, usize) {
+        let [p, q, r] = self.axes;
+        (self.counts[q] * self.counts[r], self.counts[p])
+    }
+
+    /// The stencil's offsets, all or (`half`) those after zero in the bins' order (zero included).
+    pub(super) fn stencil(&self, half: bool) -> Vec<[i32; 3]> {
+        let [p, q, r] = self.axes;
+        let reach = self.reach;
+        (-reach[0]..=reach[0])
+            .flat_map(|a| (-reach[1]..=reach[1]).map(move |b| (a, b)))
+            .flat_map(|(a, b)| (-reach[2]..=reach[2]).map(move |c| [a, b, c]))
+            .filter(|o| !half || [o[p], o[q], o[r]] >= [0, 0, 0])
+            .collect()
     }
 
     /// Counting sort of the atoms into bins.
@@ -121,27 +155,34 @@ impl Grid {
 
     /// The neighbor bin `home + offset` and the lattice image it lies in, or `None` past the edge
     /// of a non-periodic axis.
-    fn neighbor_bin(&self, home: [usize; 3], offset: [i32; 3]) -> Option<(usize, [i32; 3])> {
+    pub(super) fn neighbor_bin(
+        &self,
+        home: [usize; 3],
+        offset: [i32; 3],
+    ) -> Option<(usize, [i32; 3])> {
         let mut bin = [0usize; 3];
         let mut image = [0i32; 3];
         for a in 0..3 {
-            let n = self.counts[a] as i32;
-            let c = home[a] as i32 + offset[a];
-            if self.periodic[a] {
-                image[a] = c.div_euclid(n);
-                bin[a] = c.rem_euclid(n) as usize;
-            } else if (0..n).contains(&c) {
-                bin[a] = c as usize;
-            } else {
-                return None;
-            }
+            (bin[a], image[a]) = self.along(a, home[a], offset[a])?;
         }
         Some((self.bin_index(bin), image))
+    }
+
+    /// Along `axis`, the bin `home + offset` and the image it lies in, or `None` past the edge
+    /// of a non-periodic axis.
+    pub(super) fn along(&self, axis: usize, home: usize, offset: i32) -> Option<(usize, i32)> {
+        let n = self.counts[axis] as i32;
+        let c = home as i32 + offset;
+        if self.periodic[axis] {
+            Some((c.rem_euclid(n) as usize, c.div_euclid(n)))
+        } else {
+            (0..n).contains(&c).then_some((c as usize, 0))
+        }
     }
 }
 
 /// All pairs closer than `cutoff`, by binning: O(N) for a fixed density. A half list looks at
-/// half the stencil: the bins at offsets lexicographically above zero, and the atom's own bin
+/// half the stencil: the bins at offsets after zero in the bins' order, and the atom's own bin
 /// (image 0) for atoms of larger index; each pair is then found exactly once, from the atom
 /// that sees the other at a positive offset (so the half list's owner is spatial, not
 /// [`owns_pair`](super::owns_pair)'s).
@@ -153,11 +194,7 @@ pub(super) fn build(
 ) -> NeighborList {
     let atoms = WrappedAtoms::new(positions, cell);
     let grid = Grid::new(&atoms, cell, cutoff);
-    let offsets: Vec<[i32; 3]> = (-grid.reach[0]..=grid.reach[0])
-        .flat_map(|a| (-grid.reach[1]..=grid.reach[1]).map(move |b| (a, b)))
-        .flat_map(|(a, b)| (-grid.reach[2]..=grid.reach[2]).map(move |c| [a, b, c]))
-        .filter(|&o| !half || o >= [0, 0, 0])
-        .collect();
+    let offsets = grid.stencil(half);
     let cutoff_squared = cutoff * cutoff;
     let n_atoms = positions.len();
     let mut list = collect_by_sender(n_atoms, false, |i, list| {

@@ -1,5 +1,6 @@
 //! Neighbor lists under periodic boundaries: a full, directed edge list with integer cell
-//! shifts, or a half list of each pair once, from three interchangeable builders.
+//! shifts, or a half list of each pair once, from three interchangeable builders; for pair
+//! potentials, the cell list builds the half list in its lean, spatial form ([`PairList`]).
 //!
 //! Every builder returns the same edges (receiver, sender, shift) for the same input: all pairs
 //! closer than the cutoff (strictly), in both directions, an atom's own periodic images
@@ -9,6 +10,7 @@
 
 mod brute_force;
 mod cell_list;
+mod cell_pairs;
 mod kd_tree;
 mod verlet;
 mod wrapped;
@@ -16,8 +18,73 @@ mod wrapped;
 pub use verlet::VerletList;
 
 use crate::cell::Cell;
-use nalgebra::Vector3;
+use mlmd_potentials::{AtomicGraph, PairList};
+use nalgebra::{Matrix3, Vector3};
 use serde::Deserialize;
+
+/// The neighbors a potential is handed: an edge list, or the spatial half list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Neighbors {
+    /// A full or half edge list.
+    Edges(NeighborList),
+    /// A half list in spatial order (pair potentials on the cell list).
+    Pairs(PairList),
+}
+
+impl Default for Neighbors {
+    fn default() -> Self {
+        Neighbors::Edges(NeighborList::default())
+    }
+}
+
+impl Neighbors {
+    /// Edges, or pairs of a half list.
+    pub fn len(&self) -> usize {
+        match self {
+            Neighbors::Edges(list) => list.len(),
+            Neighbors::Pairs(list) => list.len(),
+        }
+    }
+
+    /// Whether there are no edges or pairs.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The graph a potential sees: these neighbors of `positions` (the positions they were built
+    /// for, or moved since by less than the skin), `species` and the lattice `cell` (rows, Å).
+    pub fn graph<'a>(
+        &'a self,
+        positions: &'a [Vector3<f64>],
+        species: &'a [u8],
+        cell: Option<&'a Matrix3<f64>>,
+        generation: u64,
+    ) -> AtomicGraph<'a> {
+        let (edges, pairs) = match self {
+            Neighbors::Edges(list) => (list, None),
+            Neighbors::Pairs(list) => (&EMPTY_EDGES, Some(list)),
+        };
+        AtomicGraph {
+            positions,
+            species,
+            cell,
+            senders: &edges.senders,
+            receivers: &edges.receivers,
+            unit_shifts: &edges.shifts,
+            generation,
+            half_list: edges.half || pairs.is_some(),
+            pairs,
+        }
+    }
+}
+
+/// The edge list of a graph on a [`PairList`].
+static EMPTY_EDGES: NeighborList = NeighborList {
+    half: true,
+    senders: Vec::new(),
+    receivers: Vec::new(),
+    shifts: Vec::new(),
+};
 
 /// A full, directed edge list (or a half list, see [`NeighborList::half`]), sorted by sender.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -110,6 +177,25 @@ impl NeighborMethod {
     /// Builds the full neighbor list of `positions` in `cell` within `cutoff` (Å).
     pub fn build(self, positions: &[Vector3<f64>], cell: &Cell, cutoff: f64) -> NeighborList {
         self.build_list(positions, cell, cutoff, false)
+    }
+
+    /// What a potential asks for: the full edge list, or (`half`) the half list, spatial from
+    /// the cell list (an edge list from the other builders, or where the atoms and images do
+    /// not fit 32-bit entries). Positions should be wrapped into the cell (as a
+    /// [`VerletList`] does), which keeps the images few.
+    pub fn build_neighbors(
+        self,
+        positions: &[Vector3<f64>],
+        cell: &Cell,
+        cutoff: f64,
+        half: bool,
+    ) -> Neighbors {
+        if half && self.resolve(positions.len(), cell) == NeighborMethod::CellList {
+            if let Some(list) = cell_pairs::build(positions, cell, cutoff) {
+                return Neighbors::Pairs(list);
+            }
+        }
+        Neighbors::Edges(self.build_list(positions, cell, cutoff, half))
     }
 
     /// Builds the full list, or with `half` the half list.

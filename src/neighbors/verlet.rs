@@ -1,8 +1,9 @@
 //! A neighbor list with a Verlet skin: rebuilt only when an atom may have crossed the skin.
 
-use super::{NeighborList, NeighborMethod};
+use super::{NeighborMethod, Neighbors};
 use crate::cell::Cell;
 use nalgebra::{Matrix3, Vector3};
+use rayon::prelude::*;
 
 /// A neighbor list built at `cutoff + skin`, rebuilt when some atom has moved more than
 /// `skin / 2` since the last build (then no pair can have entered the cutoff unseen).
@@ -19,7 +20,7 @@ pub struct VerletList {
     half: bool,
     cutoff: f64,
     skin: f64,
-    list: NeighborList,
+    list: Neighbors,
     positions_at_build: Vec<Vector3<f64>>,
     /// The lattice at the last build (rows, Å).
     lattice_at_build: Matrix3<f64>,
@@ -34,7 +35,7 @@ impl VerletList {
             half,
             cutoff,
             skin,
-            list: NeighborList::default(),
+            list: Neighbors::default(),
             positions_at_build: Vec::new(),
             lattice_at_build: Matrix3::zeros(),
             generation: 0,
@@ -46,8 +47,8 @@ impl VerletList {
         self.skin
     }
 
-    /// The current edges.
-    pub fn list(&self) -> &NeighborList {
+    /// The current neighbors.
+    pub fn list(&self) -> &Neighbors {
         &self.list
     }
 
@@ -70,7 +71,7 @@ impl VerletList {
         if *cell.lattice() == self.lattice_at_build {
             let limit = (0.5 * self.skin).powi(2);
             return positions
-                .iter()
+                .par_iter()
                 .zip(&self.positions_at_build)
                 .any(|(x, x0)| (x - x0).norm_squared() > limit);
         }
@@ -85,7 +86,7 @@ impl VerletList {
         let map = inverse * cell.lattice();
         let limit = (0.5 * margin).powi(2);
         positions
-            .iter()
+            .par_iter()
             .zip(&self.positions_at_build)
             .any(|(x, x0)| (x - map.tr_mul(x0)).norm_squared() > limit)
     }
@@ -104,9 +105,10 @@ impl VerletList {
     /// that it holds the same pairs in the same order and the next rebuild comes at the same
     /// step; the current positions are not touched.
     pub fn restore(&mut self, reference: Vec<Vector3<f64>>, cell: &Cell) {
-        self.list = self
-            .method
-            .build_list(&reference, cell, self.cutoff + self.skin, self.half);
+        self.list = Neighbors::default();
+        self.list =
+            self.method
+                .build_neighbors(&reference, cell, self.cutoff + self.skin, self.half);
         self.positions_at_build = reference;
         self.lattice_at_build = *cell.lattice();
         self.generation += 1;
@@ -117,13 +119,13 @@ impl VerletList {
         if !self.needs_rebuild(positions, cell) {
             return false;
         }
-        for x in positions.iter_mut() {
-            *x = cell.wrap(x).0;
-        }
-        self.list = self
-            .method
-            .build_list(positions, cell, self.cutoff + self.skin, self.half);
-        self.positions_at_build = positions.to_vec();
+        positions.par_iter_mut().for_each(|x| *x = cell.wrap(x).0);
+        self.list = Neighbors::default();
+        self.list =
+            self.method
+                .build_neighbors(positions, cell, self.cutoff + self.skin, self.half);
+        self.positions_at_build.clear();
+        self.positions_at_build.extend_from_slice(positions);
         self.lattice_at_build = *cell.lattice();
         self.generation += 1;
         true
@@ -136,7 +138,10 @@ mod tests {
     use nalgebra::Matrix3;
 
     /// Pairs of `list` shorter than `cutoff` with positions and cell now.
-    fn pairs_within(list: &NeighborList, x: &[Vector3<f64>], cell: &Cell, cutoff: f64) -> usize {
+    fn pairs_within(list: &Neighbors, x: &[Vector3<f64>], cell: &Cell, cutoff: f64) -> usize {
+        let Neighbors::Edges(list) = list else {
+            panic!("a full list is an edge list")
+        };
         (0..list.len())
             .filter(|&e| {
                 let (i, j) = (list.senders[e] as usize, list.receivers[e] as usize);

@@ -2,6 +2,7 @@
 
 use crate::cell::Cell;
 use nalgebra::Vector3;
+use rayon::prelude::*;
 
 /// Positions wrapped along periodic axes, with fractional coordinates and original images.
 pub(super) struct WrappedAtoms {
@@ -15,8 +16,9 @@ pub(super) struct WrappedAtoms {
 
 impl WrappedAtoms {
     pub fn new(positions: &[Vector3<f64>], cell: &Cell) -> Self {
-        let (wrapped, images): (Vec<_>, Vec<_>) = positions.iter().map(|x| cell.wrap(x)).unzip();
-        let fractional = wrapped.iter().map(|x| cell.fractional(x)).collect();
+        let (wrapped, images): (Vec<_>, Vec<_>) =
+            positions.par_iter().map(|x| cell.wrap(x)).unzip();
+        let fractional = wrapped.par_iter().map(|x| cell.fractional(x)).collect();
         Self {
             positions: wrapped,
             fractional,

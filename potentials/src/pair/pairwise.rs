@@ -1,5 +1,7 @@
-//! Turns a [`PairPotential`] into a [`Potential`] over a full, sender-sorted edge list.
+//! Turns a [`PairPotential`] into a [`Potential`] over a spatial [`PairList`](crate::PairList)
+//! or a sender-sorted edge list (full or half).
 
+use super::spatial;
 use super::PairPotential;
 use crate::{AtomicGraph, Evaluation, Potential, PotentialError, Request};
 use nalgebra::{Matrix3, Vector3};
@@ -9,9 +11,11 @@ use rayon::prelude::*;
 /// that sums are taken in the same order on any machine: results are bit-identical.
 const RANGES: usize = 8;
 
-/// Sums a pair potential over the edges of an [`AtomicGraph`], in parallel.
+/// Sums a pair potential over the pairs of an [`AtomicGraph`], in parallel.
 ///
-/// Each pair is computed once and applied to both atoms (Newton's third law): every edge of a
+/// On a spatial [`PairList`](crate::PairList) (what the engine hands it), the pairs run block by
+/// block in batches the compiler vectorises (see [`PairPotential::evaluate_batch`]). On an edge
+/// list (the reference path), each pair is computed once and applied to both atoms (Newton's third law): every edge of a
 /// half list (what it asks for), or of a full list the edge that "owns" the pair (sender <
 /// receiver, or for an atom and its own image the edge with the lexicographically positive
 /// shift). Each of
@@ -20,8 +24,12 @@ const RANGES: usize = 8;
 #[derive(Debug, Clone)]
 pub struct Pairwise<P> {
     pair: P,
-    /// One force buffer per atom range, kept between calls.
+    /// One force buffer per atom range, kept between calls (edge lists).
     buffers: Vec<Vec<Vector3<f64>>>,
+    /// The buffers of the spatial path, kept between calls.
+    spatial: spatial::Buffers,
+    /// Whether the spatial path keeps to the target's baseline vector instructions.
+    baseline: bool,
 }
 
 impl<P: PairPotential> Pairwise<P> {
@@ -30,7 +38,17 @@ impl<P: PairPotential> Pairwise<P> {
         Self {
             pair,
             buffers: vec![Vec::new(); RANGES],
+            spatial: spatial::Buffers::default(),
+            baseline: false,
         }
+    }
+
+    /// Runs the spatial path with the target's baseline vector instructions (SSE2 on x86-64)
+    /// even where the CPU has wider ones. The results are the same bit for bit (the same
+    /// operations in the same order); for tests and comparisons.
+    pub fn with_baseline_instructions(mut self) -> Self {
+        self.baseline = true;
+        self
     }
 
     /// The wrapped pair potential.
@@ -76,18 +94,69 @@ impl<P: PairPotential> Potential for Pairwise<P> {
         graph: &AtomicGraph<'_>,
         request: Request,
     ) -> Result<Evaluation, PotentialError> {
+        // Pair types by element: a table lookup per atom.
+        let mut table = [u32::MAX; 256];
+        for &z in graph.species {
+            table[z as usize] = self.pair.type_of(z).map_or(u32::MAX, |t| t as u32);
+        }
+        let types: Vec<u32> = graph.species.iter().map(|&z| table[z as usize]).collect();
+        if let Some(atom) = types.iter().position(|&t| t == u32::MAX) {
+            let element = graph.species[atom];
+            return Err(PotentialError::UnknownSpecies { element, atom });
+        }
+        match graph.pairs {
+            Some(list) => self.compute_spatial(list, graph, &types, request),
+            None => self.compute_edges(graph, &types, request),
+        }
+    }
+}
+
+impl<P: PairPotential> Pairwise<P> {
+    /// The sum over a spatial pair list.
+    fn compute_spatial(
+        &mut self,
+        list: &crate::PairList,
+        graph: &AtomicGraph<'_>,
+        types: &[u32],
+        request: Request,
+    ) -> Result<Evaluation, PotentialError> {
+        if list.n_atoms() != graph.len() {
+            return Err(PotentialError::Invalid(format!(
+                "the pair list is for {} atoms, the system has {}",
+                list.n_atoms(),
+                graph.len()
+            )));
+        }
+        let lattice = graph.cell.copied().unwrap_or_else(Matrix3::zeros);
+        let input = spatial::Input {
+            list,
+            positions: graph.positions,
+            types,
+            lattice: &lattice,
+            baseline: self.baseline,
+        };
+        let (energy, forces, virial) = if request.virial {
+            spatial::compute::<P, true>(&self.pair, &input, &mut self.spatial, request.forces)
+        } else {
+            spatial::compute::<P, false>(&self.pair, &input, &mut self.spatial, request.forces)
+        };
+        Ok(Evaluation {
+            energy,
+            forces,
+            virial: request.virial.then_some(virial),
+            energies: None,
+        })
+    }
+
+    /// The sum over an edge list, full or half.
+    fn compute_edges(
+        &mut self,
+        graph: &AtomicGraph<'_>,
+        types: &[u32],
+        request: Request,
+    ) -> Result<Evaluation, PotentialError> {
         let n_atoms = graph.len();
         check_sorted(graph.senders, n_atoms)?;
-        let types = graph
-            .species
-            .iter()
-            .enumerate()
-            .map(|(atom, &z)| {
-                self.pair
-                    .type_of(z)
-                    .ok_or(PotentialError::UnknownSpecies { element: z, atom })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         let cutoff_squared = self.pair.cutoff().powi(2);
         let lattice = graph.cell.copied().unwrap_or_else(Matrix3::zeros);
         let lattice_rows = [0, 1, 2].map(|k| lattice.row(k).transpose());
@@ -111,7 +180,7 @@ impl<P: PairPotential> Potential for Pairwise<P> {
                     // The edges of sender i: its force and position stay in registers.
                     let i = graph.senders[e] as usize;
                     let xi = graph.positions[i];
-                    let ti = types[i];
+                    let ti = types[i] as usize;
                     let mut fi = Vector3::zeros();
                     while e < end && graph.senders[e] as usize == i {
                         let j = graph.receivers[e] as usize;
@@ -128,7 +197,7 @@ impl<P: PairPotential> Potential for Pairwise<P> {
                         }
                         let r2 = d.norm_squared();
                         if r2 < cutoff_squared {
-                            let (v, g) = pair.energy_and_gradient(ti, types[j], r2);
+                            let (v, g) = pair.energy_and_gradient(ti, types[j] as usize, r2);
                             energy += v;
                             let f = d * g;
                             fi += f;
