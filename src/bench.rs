@@ -3,7 +3,8 @@
 //!
 //! LJ-melt:
 //! fcc at reduced density 0.8442, T* = 1.44, cutoff 2.5σ, skin 0.3σ, dt = 0.005τ, NVE, with
-//! argon's ε = 0.0103236 eV, σ = 3.405 Å and m = 39.948 amu.
+//! argon's ε = 0.0103236 eV, σ = 3.405 Å and m = 39.948 amu; density, cutoff and skin can be
+//! changed ([`LjMelt`]), as `tests/data/in.lj` allows in LAMMPS.
 
 use crate::cell::Cell;
 use crate::error::Result;
@@ -90,6 +91,8 @@ pub struct BenchReport {
     pub stage_s: [f64; 4],
     /// Peak resident memory of the process (Linux `VmHWM`), MiB.
     pub peak_memory_mib: Option<f64>,
+    /// Peak resident memory per atom, bytes.
+    pub peak_bytes_per_atom: Option<f64>,
 }
 
 /// The process's peak resident set size, MiB, where `/proc` tells it.
@@ -116,31 +119,85 @@ impl BenchReport {
             neighbor_builds: summary.neighbor_builds,
             stage_s: [t.neighbors, t.potential, t.integration, t.output].map(|d| d.as_secs_f64()),
             peak_memory_mib: peak_memory_mib(),
+            peak_bytes_per_atom: peak_memory_mib().map(|m| m * 1048576.0 / summary.atoms as f64),
         }
     }
 }
 
-/// Runs LJ-melt with `cells³` fcc cells (20 gives LAMMPS' 32,000 atoms) for `steps` steps.
-pub fn lj_melt(cells: usize, steps: u64) -> Result<BenchReport> {
+/// An LJ-melt system: `cells³` fcc cells at reduced density `density`, cutoff and skin in σ.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LjMelt {
+    /// fcc cells per side (20 gives LAMMPS' 32,000 atoms).
+    pub cells: usize,
+    /// Reduced density ρ* = ρσ³.
+    pub density: f64,
+    /// Cutoff, σ.
+    pub cutoff: f64,
+    /// Neighbor-list skin, σ.
+    pub skin: f64,
+}
+
+impl Default for LjMelt {
+    /// LAMMPS' bench/in.lj: 20³ cells, ρ* = 0.8442, cutoff 2.5σ, skin 0.3σ.
+    fn default() -> Self {
+        Self {
+            cells: 20,
+            density: 0.8442,
+            cutoff: 2.5,
+            skin: 0.3,
+        }
+    }
+}
+
+impl LjMelt {
+    /// The benchmark's name: `lj-melt`, with density and cutoff where they differ from LAMMPS'.
+    fn name(&self) -> String {
+        let lammps = LjMelt::default();
+        if (self.density, self.cutoff, self.skin) == (lammps.density, lammps.cutoff, lammps.skin) {
+            "lj-melt".into()
+        } else {
+            format!(
+                "lj-melt rho*={} rc={}sigma skin={}sigma",
+                self.density, self.cutoff, self.skin
+            )
+        }
+    }
+}
+
+/// Runs an LJ-melt system at T* = 1.44 for `steps` steps (NVE, dt = 0.005τ).
+pub fn lj_melt(melt: &LjMelt, steps: u64) -> Result<BenchReport> {
+    let invalid = |what: &str, value: f64| {
+        crate::Error::Potential(mlmd_potentials::PotentialError::Invalid(format!(
+            "lj-melt: the {what} must be a positive number, got {value}"
+        )))
+    };
+    for (what, value) in [("density", melt.density), ("cutoff", melt.cutoff)] {
+        if !(value.is_finite() && value > 0.0) {
+            return Err(invalid(what, value));
+        }
+    }
+    if !(melt.skin.is_finite() && melt.skin >= 0.0) {
+        return Err(invalid("skin", melt.skin));
+    }
     let temperature = 1.44 * ARGON_EPSILON / BOLTZMANN_EV_PER_K;
-    let system = fcc_argon(cells, 0.8442, temperature, 87287);
+    let system = fcc_argon(melt.cells, melt.density, temperature, 87287);
     let pair = LennardJonesPair {
         elements: [18, 18],
         epsilon: ARGON_EPSILON,
         sigma: ARGON_SIGMA,
     };
-    let lj = LennardJones::new(&[pair], 2.5 * ARGON_SIGMA, false)?;
+    let lj = LennardJones::new(&[pair], melt.cutoff * ARGON_SIGMA, false)?;
     let timestep = 0.005 * argon_tau();
     let mut simulation = Simulation::new(
         system,
         Box::new(Pairwise::new(lj)),
         Box::new(VelocityVerlet::new(timestep)),
         NeighborMethod::CellList,
-        0.3 * ARGON_SIGMA,
+        melt.skin * ARGON_SIGMA,
     )?;
     simulation.run(0, &mut |_| {})?; // setup (first neighbor list and forces), not timed
     let summary = simulation.run(steps, &mut |_| {})?;
-    Ok(BenchReport::new("lj-melt".into(), &summary))
+    Ok(BenchReport::new(melt.name(), &summary))
 }
 
 /// Benchmarks the system, potential and integrator of `input`, without its output files (a

@@ -17,6 +17,7 @@ fn keep_freed_memory() {
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use mlmd::bench::LjMelt;
 use mlmd::eval::evaluate_file;
 use mlmd::input::Input;
 use mlmd::units::ns_per_day;
@@ -82,6 +83,15 @@ enum Command {
         /// fcc cells per side (20 gives 32,000 atoms, as LAMMPS' bench/in.lj).
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=1000))]
         cells: u64,
+        /// Reduced density ρ* of LJ-melt (LAMMPS' in.lj: 0.8442).
+        #[arg(long, default_value_t = 0.8442)]
+        density: f64,
+        /// Cutoff of LJ-melt, σ (LAMMPS' in.lj: 2.5).
+        #[arg(long, default_value_t = 2.5)]
+        cutoff: f64,
+        /// Neighbor-list skin of LJ-melt, σ (LAMMPS' in.lj: 0.3).
+        #[arg(long, default_value_t = 0.3)]
+        skin: f64,
         /// Steps to time.
         #[arg(long, default_value_t = 100)]
         steps: u64,
@@ -89,7 +99,7 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
         /// Benchmark this input file's system, potential and integrator instead of LJ-melt
-        /// (`--steps` steps after one untimed step; `--cells` is ignored).
+        /// (`--steps` steps after one untimed step; the LJ-melt options are ignored).
         #[arg(long)]
         input: Option<PathBuf>,
     },
@@ -283,14 +293,14 @@ fn eval(input: PathBuf, structure: PathBuf, json: PathBuf) -> Result<(), String>
     Ok(())
 }
 
-fn bench(cells: u64, steps: u64, input: Option<PathBuf>) -> Result<(), String> {
+fn bench(melt: LjMelt, steps: u64, input: Option<PathBuf>) -> Result<(), String> {
     let report = match input {
         Some(path) => {
             let input = Input::read(&path).map_err(|e| e.to_string())?;
             input.md_sections().map_err(|e| e.to_string())?;
             mlmd::bench::input_file(&input, steps)
         }
-        None => mlmd::bench::lj_melt(cells as usize, steps),
+        None => mlmd::bench::lj_melt(&melt, steps),
     }
     .map_err(|e| e.to_string())?;
     println!(
@@ -327,9 +337,20 @@ fn dispatch(command: Command) -> Result<(), String> {
         Command::Minimize { input, .. } => minimize(input),
         Command::Bench {
             cells,
+            density,
+            cutoff,
+            skin,
             steps,
             input,
             ..
-        } => bench(cells, steps, input),
+        } => {
+            let melt = LjMelt {
+                cells: cells as usize,
+                density,
+                cutoff,
+                skin,
+            };
+            bench(melt, steps, input)
+        }
     }
 }

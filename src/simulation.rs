@@ -7,7 +7,7 @@ use crate::cell::Cell;
 use crate::checkpoint::{self, Checkpoint};
 use crate::element;
 use crate::error::{Error, Result, Runaway, MIN_STEP_LIMIT};
-use crate::neighbors::{NeighborMethod, VerletList};
+use crate::neighbors::{NeighborMethod, VerletList, MIN_PARALLEL};
 use crate::observers::{Observer, Thermo};
 use crate::system::System;
 use crate::units::ns_per_day;
@@ -232,8 +232,8 @@ impl Simulation {
             checkpoint::vectors(&checkpoint.neighbor_reference),
             &build_cell,
         );
-        let evaluation = self.compute(self.request())?;
-        self.keep(&evaluation);
+        let mut evaluation = self.compute(self.request())?;
+        self.keep(&mut evaluation);
         Ok(())
     }
 
@@ -309,7 +309,10 @@ impl Simulation {
     /// An error naming the first atom whose `quantity` has a NaN or infinite component.
     fn check_vectors(&self, quantity: &'static str, values: &[Vector3<f64>]) -> Result<()> {
         let bad = |v: &Vector3<f64>| !v.iter().all(|c| c.is_finite());
-        if !values.par_chunks(4096).any(|chunk| chunk.iter().any(bad)) {
+        if !values
+            .par_chunks(MIN_PARALLEL)
+            .any(|chunk| chunk.iter().any(bad))
+        {
             return Ok(());
         }
         let atom = values.iter().position(bad).expect("found above");
@@ -332,12 +335,12 @@ impl Simulation {
         let (atom, distance) = self
             .system
             .positions
-            .par_chunks(4096)
-            .zip(before.par_chunks(4096))
+            .par_chunks(MIN_PARALLEL)
+            .zip(before.par_chunks(MIN_PARALLEL))
             .enumerate()
             .map(|(chunk, (now, then))| {
                 let moves = now.iter().zip(then).map(|(x, y)| (x - y).norm());
-                let first = chunk * 4096;
+                let first = chunk * MIN_PARALLEL;
                 moves
                     .enumerate()
                     .fold((first, 0.0), |best, (k, d)| farthest(best, (first + k, d)))
@@ -400,9 +403,10 @@ impl Simulation {
         }
     }
 
-    /// Keeps what the integrator needs of an evaluation: forces, and the virial for a barostat.
-    fn keep(&mut self, evaluation: &Evaluation) {
-        self.forces.clone_from(&evaluation.forces);
+    /// Keeps what the integrator needs of an evaluation: forces (moved out, the evaluation gets
+    /// the previous ones), and the virial for a barostat.
+    fn keep(&mut self, evaluation: &mut Evaluation) {
+        std::mem::swap(&mut self.forces, &mut evaluation.forces);
         self.virial = evaluation.virial;
     }
 
@@ -413,8 +417,8 @@ impl Simulation {
         let builds_before = self.neighbors.generation();
         self.timings = StepTimings::default();
         if self.forces.is_empty() {
-            let evaluation = self.compute(self.request())?;
-            self.keep(&evaluation);
+            let mut evaluation = self.compute(self.request())?;
+            self.keep(&mut evaluation);
             self.observe(&evaluation)?;
         }
         let mut before = self.system.positions.clone();
@@ -424,11 +428,14 @@ impl Simulation {
                 break;
             }
             self.step += 1;
-            before.copy_from_slice(&self.system.positions);
+            before
+                .par_chunks_mut(MIN_PARALLEL)
+                .zip(self.system.positions.par_chunks(MIN_PARALLEL))
+                .for_each(|(to, from)| to.copy_from_slice(from));
             self.integrate(|integrator, state| integrator.initial_integrate(state))?;
             self.check_motion(&before)?;
-            let evaluation = self.compute(self.request())?;
-            self.keep(&evaluation);
+            let mut evaluation = self.compute(self.request())?;
+            self.keep(&mut evaluation);
             self.integrate(|integrator, state| integrator.final_integrate(state))?;
             self.check_vectors("velocity", &self.system.velocities)?;
             self.observe(&evaluation)?;

@@ -29,6 +29,7 @@ pub use langevin::Langevin;
 pub use mtk::{Coupling, Mtk};
 use nalgebra::Matrix3;
 pub use nose_hoover::NoseHooverChain;
+use rayon::prelude::*;
 pub use state::MdState;
 pub use velocities::{
     kinetic_energy, kinetic_tensor, maxwell_boltzmann, momentum_conserving_dof, remove_com_momentum,
@@ -103,19 +104,25 @@ pub(crate) fn kick_factor(dt: f64, mass: f64) -> f64 {
 
 /// Half kick: `v += (dt/2) F/m`.
 pub(crate) fn half_kick(state: &mut MdState<'_>, dt: f64) {
-    for ((v, f), &m) in state
+    state
         .velocities
-        .iter_mut()
+        .par_iter_mut()
+        .with_min_len(MIN_PARALLEL)
         .zip(state.forces)
         .zip(state.masses)
-    {
-        *v += f * kick_factor(0.5 * dt, m);
-    }
+        .for_each(|((v, f), &m)| *v += f * kick_factor(0.5 * dt, m));
 }
 
 /// Drift: `x += dt v`.
 pub(crate) fn drift(state: &mut MdState<'_>, dt: f64) {
-    for (x, v) in state.positions.iter_mut().zip(state.velocities.iter()) {
-        *x += v * dt;
-    }
+    state
+        .positions
+        .par_iter_mut()
+        .with_min_len(MIN_PARALLEL)
+        .zip(&*state.velocities)
+        .for_each(|(x, v)| *x += v * dt);
 }
+
+/// Per-atom loops run in parallel tasks of at least this many atoms (each atom on its own: the
+/// results do not depend on the number of threads).
+const MIN_PARALLEL: usize = 4096;

@@ -2,9 +2,10 @@
 //! of nearby bins (and their periodic images), in parallel over atoms.
 
 use super::wrapped::WrappedAtoms;
-use super::{collect_by_sender, NeighborList};
+use super::{collect_by_sender, NeighborList, MIN_PARALLEL};
 use crate::cell::Cell;
 use nalgebra::Vector3;
+use rayon::prelude::*;
 
 /// Bins per cutoff length along each axis: smaller bins mean fewer candidate pairs.
 const BINS_PER_CUTOFF: f64 = 2.0;
@@ -129,7 +130,8 @@ impl Grid {
         let n_bins = self.counts.iter().product::<usize>();
         let bins: Vec<usize> = atoms
             .fractional
-            .iter()
+            .par_iter()
+            .with_min_len(MIN_PARALLEL)
             .map(|s| self.bin_index(self.bin_coordinates(s)))
             .collect();
         let mut start = vec![0usize; n_bins + 1];

@@ -103,9 +103,14 @@ struct Candidates {
     own: bool,
 }
 
+/// Candidates whose distances are computed in one vectorised pass.
+const CHUNK: usize = 64;
+
 /// What every block's build reads.
 struct BlockBuilder<'a> {
     grid: &'a Grid,
+    /// The bins' positions as x, y and z arrays (bin order), Å.
+    coordinates: [Vec<f64>; 3],
     cell: &'a Cell,
     codec: EntryCodec,
     /// Wrapping images in bin order, `None` when every atom was inside the cell.
@@ -134,8 +139,11 @@ impl<'a> BlockBuilder<'a> {
                 )
             })
             .collect();
+        let coordinates =
+            std::array::from_fn(|a| grid.bin_positions.iter().map(|x| x[a]).collect());
         Self {
             grid,
+            coordinates,
             cell,
             codec,
             images,
@@ -208,33 +216,47 @@ impl<'a> BlockBuilder<'a> {
         }
     }
 
-    /// Appends the pairs of atom `i` (bin order) closer than the cutoff among `candidates`:
-    /// every candidate is written, the count advanced only for those inside (no branch).
+    /// Appends the pairs of atom `i` (bin order) closer than the cutoff among `candidates`.
+    /// Candidates go in chunks: squared distances in one pass the compiler vectorises, then
+    /// every candidate is written and the count advanced only for those inside (no branch).
     fn atom_pairs<const WRAPPED: bool>(
         &self,
         i: usize,
         candidates: &[Candidates],
         entries: &mut Vec<u32>,
     ) {
-        let grid = self.grid;
-        let xi = grid.bin_positions[i];
+        let [xs, ys, zs] = &self.coordinates;
         let images = self.images.unwrap_or(&[]);
         let mut len = entries.len();
         let most = candidates.iter().map(|c| c.slots.len()).sum::<usize>();
         entries.resize(len + most, 0);
+        let mut r2 = [0.0; CHUNK];
         for c in candidates {
             let first = if c.own { i + 1 } else { c.slots.start };
             let code = self.codec.encode(0, c.image);
-            for j in first..c.slots.end {
-                let d = grid.bin_positions[j] - xi + c.shift;
-                entries[len] = if WRAPPED {
-                    let (si, sj) = (images[i], images[j]);
-                    let n = std::array::from_fn(|a| c.image[a] + si[a] - sj[a]);
-                    self.codec.encode(j, n)
-                } else {
-                    code | j as u32
-                };
-                len += usize::from(d.norm_squared() < self.cutoff_squared);
+            let mut start = first;
+            while start < c.slots.end {
+                let end = (start + CHUNK).min(c.slots.end);
+                let r2 = &mut r2[..end - start];
+                let (x, y, z) = (&xs[start..end], &ys[start..end], &zs[start..end]);
+                for (k, r2) in r2.iter_mut().enumerate() {
+                    let dx = x[k] - xs[i] + c.shift.x;
+                    let dy = y[k] - ys[i] + c.shift.y;
+                    let dz = z[k] - zs[i] + c.shift.z;
+                    *r2 = dx * dx + dy * dy + dz * dz;
+                }
+                for (k, &r2) in r2.iter().enumerate() {
+                    let j = start + k;
+                    entries[len] = if WRAPPED {
+                        let (si, sj) = (images[i], images[j]);
+                        let n = std::array::from_fn(|a| c.image[a] + si[a] - sj[a]);
+                        self.codec.encode(j, n)
+                    } else {
+                        code | j as u32
+                    };
+                    len += usize::from(r2 < self.cutoff_squared);
+                }
+                start = end;
             }
         }
         entries.truncate(len);

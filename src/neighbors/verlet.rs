@@ -1,6 +1,6 @@
 //! A neighbor list with a Verlet skin: rebuilt only when an atom may have crossed the skin.
 
-use super::{NeighborMethod, Neighbors};
+use super::{NeighborMethod, Neighbors, MIN_PARALLEL};
 use crate::cell::Cell;
 use nalgebra::{Matrix3, Vector3};
 use rayon::prelude::*;
@@ -72,6 +72,7 @@ impl VerletList {
             let limit = (0.5 * self.skin).powi(2);
             return positions
                 .par_iter()
+                .with_min_len(MIN_PARALLEL)
                 .zip(&self.positions_at_build)
                 .any(|(x, x0)| (x - x0).norm_squared() > limit);
         }
@@ -87,6 +88,7 @@ impl VerletList {
         let limit = (0.5 * margin).powi(2);
         positions
             .par_iter()
+            .with_min_len(MIN_PARALLEL)
             .zip(&self.positions_at_build)
             .any(|(x, x0)| (x - map.tr_mul(x0)).norm_squared() > limit)
     }
@@ -119,7 +121,10 @@ impl VerletList {
         if !self.needs_rebuild(positions, cell) {
             return false;
         }
-        positions.par_iter_mut().for_each(|x| *x = cell.wrap(x).0);
+        positions
+            .par_iter_mut()
+            .with_min_len(MIN_PARALLEL)
+            .for_each(|x| *x = cell.wrap(x).0);
         self.list = Neighbors::default();
         self.list =
             self.method

@@ -1,5 +1,6 @@
 //! What every builder starts from: positions wrapped into the cell and the images they came from.
 
+use super::MIN_PARALLEL;
 use crate::cell::Cell;
 use nalgebra::Vector3;
 use rayon::prelude::*;
@@ -16,9 +17,14 @@ pub(super) struct WrappedAtoms {
 
 impl WrappedAtoms {
     pub fn new(positions: &[Vector3<f64>], cell: &Cell) -> Self {
-        let (wrapped, images): (Vec<_>, Vec<_>) =
-            positions.par_iter().map(|x| cell.wrap(x)).unzip();
-        let fractional = wrapped.par_iter().map(|x| cell.fractional(x)).collect();
+        let (wrapped, (images, fractional)): (Vec<_>, (Vec<_>, Vec<_>)) = positions
+            .par_iter()
+            .with_min_len(MIN_PARALLEL)
+            .map(|x| {
+                let (wrapped, image) = cell.wrap(x);
+                (wrapped, (image, cell.fractional(&wrapped)))
+            })
+            .unzip();
         Self {
             positions: wrapped,
             fractional,

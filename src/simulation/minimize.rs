@@ -64,7 +64,7 @@ impl Simulation {
             self.request()
         };
         let mut evaluation = self.compute(request)?;
-        let mut forces = self.relaxation_forces(&evaluation, filter.as_ref());
+        let mut forces = self.relaxation_forces(&mut evaluation, filter.as_ref());
         self.observe(&evaluation)?;
         let mut before = self.system.positions.clone();
         while max_force(&forces) > fmax && self.step < max_steps && !self.interrupted() {
@@ -76,7 +76,7 @@ impl Simulation {
             }
             self.check_motion(&before)?;
             evaluation = self.compute(request)?;
-            forces = self.relaxation_forces(&evaluation, filter.as_ref());
+            forces = self.relaxation_forces(&mut evaluation, filter.as_ref());
             self.observe(&evaluation)?;
             progress(self.step, max_force(&forces));
         }
@@ -100,7 +100,7 @@ impl Simulation {
     /// filter's generalised forces.
     fn relaxation_forces(
         &mut self,
-        evaluation: &Evaluation,
+        evaluation: &mut Evaluation,
         filter: Option<&CellFilter>,
     ) -> Vec<Vector3<f64>> {
         self.keep(evaluation);

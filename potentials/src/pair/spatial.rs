@@ -6,6 +6,10 @@ use crate::{PairBlock, PairList};
 use nalgebra::{Matrix3, Vector3};
 use rayon::prelude::*;
 
+/// Per-atom loops run in parallel tasks of at least this many atoms: small systems stay on one
+/// thread rather than wake others for microseconds of work.
+const MIN_PARALLEL: usize = 4096;
+
 /// What the kernel keeps between calls (sized by the list, reused).
 #[derive(Debug, Clone, Default)]
 pub(super) struct Buffers {
@@ -62,6 +66,7 @@ pub(super) fn compute<P: PairPotential, const VIRIAL: bool>(
         .par_iter_mut()
         .zip(buffers.types.par_iter_mut())
         .zip(order.par_iter())
+        .with_min_len(MIN_PARALLEL)
         .for_each(|((x, t), &atom)| (*x, *t) = (positions[atom as usize], types[atom as usize]));
     buffers.windows.resize(list.blocks.len(), Vec::new());
     let images = list.codec().image_vectors(lattice);
@@ -93,6 +98,7 @@ pub(super) fn compute<P: PairPotential, const VIRIAL: bool>(
     let forces = list
         .rank
         .par_iter()
+        .with_min_len(MIN_PARALLEL)
         .map(|&k| spatial_forces[k as usize])
         .collect();
     (energy, forces, virial)
