@@ -28,18 +28,47 @@ fn edge_set(list: &NeighborList) -> Vec<(u32, u32, [i32; 3])> {
     edges
 }
 
+/// One case of ASE's neighbor-list fixture.
+struct FixtureCase {
+    name: String,
+    positions: Vec<Vector3<f64>>,
+    cell: Cell,
+    cutoff: f64,
+    /// The case as the fixture holds it (ASE's pairs).
+    json: serde_json::Value,
+}
+
+/// The cases of `neighbor_lists.json`.
+fn fixture_cases() -> Vec<FixtureCase> {
+    let fixture = fixture("neighbor_lists.json");
+    let cases = fixture["cases"].as_array().unwrap();
+    cases
+        .iter()
+        .map(|case| FixtureCase {
+            name: case["name"].as_str().unwrap().into(),
+            positions: vectors(&case["positions"]),
+            cell: cell(&case["cell"], &case["pbc"]),
+            cutoff: case["cutoff"].as_f64().unwrap(),
+            json: case.clone(),
+        })
+        .collect()
+}
+
 fn is_sorted_by_sender(list: &NeighborList) -> bool {
     list.senders.windows(2).all(|w| w[0] <= w[1])
 }
 
 #[test]
 fn every_builder_reproduces_ase_on_every_fixture_case() {
-    let fixture = fixture("neighbor_lists.json");
-    for case in fixture["cases"].as_array().unwrap() {
-        let name = case["name"].as_str().unwrap();
-        let positions = vectors(&case["positions"]);
-        let cell = cell(&case["cell"], &case["pbc"]);
-        let cutoff = case["cutoff"].as_f64().unwrap();
+    for FixtureCase {
+        name,
+        positions,
+        cell,
+        cutoff,
+        json: case,
+    } in fixture_cases()
+    {
+        let name = name.as_str();
         let pairs = &case["pairs"];
         let mut expected: Vec<(u32, u32, [i32; 3])> = (0..pairs["i"].as_array().unwrap().len())
             .map(|p| {
@@ -161,12 +190,15 @@ fn auto_picks_a_builder_that_fits_the_system() {
 fn half_lists_hold_each_pair_once_and_give_the_full_lists_results() {
     use mlmd_potentials::pair::{LennardJones, LennardJonesPair, Pairwise};
     use mlmd_potentials::{Potential, Request};
-    let fixture = fixture("neighbor_lists.json");
-    for case in fixture["cases"].as_array().unwrap() {
-        let name = case["name"].as_str().unwrap();
-        let positions = vectors(&case["positions"]);
-        let cell = cell(&case["cell"], &case["pbc"]);
-        let cutoff = case["cutoff"].as_f64().unwrap();
+    for FixtureCase {
+        name,
+        positions,
+        cell,
+        cutoff,
+        ..
+    } in fixture_cases()
+    {
+        let name = name.as_str();
         let species = vec![18u8; positions.len()];
         let pair = LennardJonesPair {
             elements: [18, 18],
@@ -281,12 +313,15 @@ fn spatial_list(positions: &[Vector3<f64>], cell: &Cell, cutoff: f64) -> PairLis
 
 #[test]
 fn spatial_half_lists_hold_each_pair_once_on_fixtures_and_random_systems() {
-    let fixture = fixture("neighbor_lists.json");
-    for case in fixture["cases"].as_array().unwrap() {
-        let name = case["name"].as_str().unwrap();
-        let positions = vectors(&case["positions"]);
-        let cell = cell(&case["cell"], &case["pbc"]);
-        let cutoff = case["cutoff"].as_f64().unwrap();
+    for FixtureCase {
+        name,
+        positions,
+        cell,
+        cutoff,
+        ..
+    } in fixture_cases()
+    {
+        let name = name.as_str();
         let full = NeighborMethod::BruteForce.build(&positions, &cell, cutoff);
         check_spatial_list(&spatial_list(&positions, &cell, cutoff), &full, name);
     }
