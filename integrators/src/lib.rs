@@ -125,4 +125,4 @@ pub(crate) fn drift(state: &mut MdState<'_>, dt: f64) {
 
 /// Per-atom loops run in parallel tasks of at least this many atoms (each atom on its own: the
 /// results do not depend on the number of threads).
-const MIN_PARALLEL: usize = 4096;
+const MIN_PARALLEL: usize = 1024;

@@ -228,7 +228,7 @@ impl std::fmt::Display for NeighborMethod {
 
 /// Per-atom loops run in parallel tasks of at least this many atoms: small systems stay on one
 /// thread rather than wake others for microseconds of work.
-pub const MIN_PARALLEL: usize = 4096;
+pub const MIN_PARALLEL: usize = 1024;
 
 /// Atoms per parallel work item of the builders.
 const ATOMS_PER_CHUNK: usize = 512;

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 /// Per-atom loops run in parallel tasks of at least this many atoms: small systems stay on one
 /// thread rather than wake others for microseconds of work.
-const MIN_PARALLEL: usize = 4096;
+const MIN_PARALLEL: usize = 1024;
 
 /// What the kernel keeps between calls (sized by the list, reused).
 #[derive(Debug, Clone, Default)]
