@@ -99,8 +99,21 @@ impl<P: PairPotential> Potential for Pairwise<P> {
         for &z in graph.species {
             table[z as usize] = self.pair.type_of(z).map_or(u32::MAX, |t| t as u32);
         }
-        let types: Vec<u32> = graph.species.iter().map(|&z| table[z as usize]).collect();
-        if let Some(atom) = types.iter().position(|&t| t == u32::MAX) {
+        let types: Vec<u32> = graph
+            .species
+            .par_iter()
+            .with_min_len(1 << 16)
+            .map(|&z| table[z as usize])
+            .collect();
+        if types
+            .par_iter()
+            .with_min_len(1 << 16)
+            .any(|&t| t == u32::MAX)
+        {
+            let atom = types
+                .iter()
+                .position(|&t| t == u32::MAX)
+                .expect("found above");
             let element = graph.species[atom];
             return Err(PotentialError::UnknownSpecies { element, atom });
         }
