@@ -13,10 +13,11 @@
 # does); the ratios are against each.
 #
 # Needs: apt-get install -y lammps   (binary `lmp`, with mpirun)
-# Usage: benches/compare_lammps.sh [steps]      (default 100)
+# Usage: benches/compare_lammps.sh [steps]      (default 300: runs of 100 steps last half a
+# second at 32,000 atoms and are noisy)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-steps=${1:-100}
+steps=${1:-300}
 command -v lmp >/dev/null || { echo "LAMMPS not found: apt-get install -y lammps" >&2; exit 1; }
 cargo build --release --quiet
 work=$(mktemp -d)
