@@ -28,5 +28,5 @@ pub use equivariant::FloatType;
 pub use graph::AtomicGraph;
 pub use mace::Mace;
 pub use pair::{LennardJones, LennardJonesPair, PairPotential, Pairwise};
-pub use pair_list::{window, EntryCodec, PairBlock, PairList};
+pub use pair_list::{EntryCodec, PairBlock, PairList};
 pub use potential::{Evaluation, Potential, PotentialError, Request};

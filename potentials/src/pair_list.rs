@@ -61,6 +61,38 @@ impl PairBlock {
     pub fn end(&self) -> u32 {
         self.start + self.len() as u32
     }
+
+    /// The window of a block of atoms `start..end` (of `n`) whose pairs name the atoms
+    /// `touched`: a circular range starting at or before `start` that holds the block
+    /// and every touched atom, atoms after the block counted forward from `end`, atoms before it
+    /// backward from `start`, whichever is nearer. Returns (first atom, length).
+    pub fn window(
+        n: usize,
+        start: usize,
+        end: usize,
+        touched: impl Iterator<Item = usize>,
+    ) -> (u32, u32) {
+        let (mut back, mut ahead) = (0usize, 0usize);
+        for j in touched {
+            // Distances forward from `end` and backward from `start`, circularly (no division).
+            let forward = if j >= end { j - end } else { j + n - end };
+            let backward = if j < start { start - j } else { start + n - j };
+            if (start..end).contains(&j) {
+                continue;
+            } else if forward < backward {
+                ahead = ahead.max(forward + 1);
+            } else {
+                back = back.max(backward);
+            }
+        }
+        if back + (end - start) + ahead >= n {
+            return (start as u32, n as u32);
+        }
+        (
+            ((start + n - back) % n) as u32,
+            (back + end - start + ahead) as u32,
+        )
+    }
 }
 
 /// Packs neighbors and images into entries and back for one list's `atom_bits` and image reach.
@@ -179,37 +211,6 @@ impl PairList {
     }
 }
 
-/// The smallest circular window of `n` atoms starting before or at `start` that holds
-/// `start..end` and every atom of `touched`: atoms after the block count forward from `end`,
-/// atoms before it backward from `start`, whichever is nearer. Returns (first atom, length).
-pub fn window(
-    n: usize,
-    start: usize,
-    end: usize,
-    touched: impl Iterator<Item = usize>,
-) -> (u32, u32) {
-    let (mut back, mut ahead) = (0usize, 0usize);
-    for j in touched {
-        // Distances forward from `end` and backward from `start`, circularly (no division).
-        let forward = if j >= end { j - end } else { j + n - end };
-        let backward = if j < start { start - j } else { start + n - j };
-        if (start..end).contains(&j) {
-            continue;
-        } else if forward < backward {
-            ahead = ahead.max(forward + 1);
-        } else {
-            back = back.max(backward);
-        }
-    }
-    if back + (end - start) + ahead >= n {
-        return (start as u32, n as u32);
-    }
-    (
-        ((start + n - back) % n) as u32,
-        (back + end - start + ahead) as u32,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,10 +237,19 @@ mod tests {
     #[test]
     fn windows_hold_the_block_and_its_neighbors() {
         // Block 10..20 of 100 reaching 25 and, across the end, 2: window 10..26 + 0..3.
-        assert_eq!(window(100, 10, 20, [12, 25].into_iter()), (10, 16));
-        assert_eq!(window(100, 90, 100, [95, 2].into_iter()), (90, 13));
-        assert_eq!(window(100, 10, 20, [8, 21].into_iter()), (8, 14));
-        assert_eq!(window(10, 2, 5, [0, 9, 7].into_iter()), (9, 9));
-        assert_eq!(window(10, 2, 5, [0, 9, 8, 7].into_iter()), (2, 10));
+        assert_eq!(
+            PairBlock::window(100, 10, 20, [12, 25].into_iter()),
+            (10, 16)
+        );
+        assert_eq!(
+            PairBlock::window(100, 90, 100, [95, 2].into_iter()),
+            (90, 13)
+        );
+        assert_eq!(PairBlock::window(100, 10, 20, [8, 21].into_iter()), (8, 14));
+        assert_eq!(PairBlock::window(10, 2, 5, [0, 9, 7].into_iter()), (9, 9));
+        assert_eq!(
+            PairBlock::window(10, 2, 5, [0, 9, 8, 7].into_iter()),
+            (2, 10)
+        );
     }
 }

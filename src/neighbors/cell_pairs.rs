@@ -4,7 +4,7 @@
 use super::cell_list::Grid;
 use super::wrapped::WrappedAtoms;
 use crate::cell::Cell;
-use mlmd_potentials::{window, EntryCodec, PairBlock, PairList};
+use mlmd_potentials::{EntryCodec, PairBlock, PairList};
 use nalgebra::Vector3;
 use rayon::prelude::*;
 
@@ -173,7 +173,7 @@ impl<'a> BlockBuilder<'a> {
         entries.shrink_to_fit();
         let n = grid.bin_atoms.len();
         let touched = entries.iter().map(|&e| self.codec.atom(e));
-        let (window_start, window_len) = window(n, start, end, touched);
+        let (window_start, window_len) = PairBlock::window(n, start, end, touched);
         PairBlock {
             start: start as u32,
             offsets,
